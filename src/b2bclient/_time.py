@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any
 
 import pandas as pd
 
@@ -10,8 +10,10 @@ from b2bclient._exceptions import InvalidParameterError
 
 __all__ = ["DurationLike", "TimeLike", "to_duration", "to_timestamp"]
 
-TimeLike = Union[str, pd.Timestamp, "Any"]
-DurationLike = Union[str, pd.Timedelta, int, float]
+TimeLike = Any
+"""A point in time: a string, datetime, numpy.datetime64 or pandas.Timestamp."""
+DurationLike = Any
+"""A duration: a pandas offset alias such as '180D', a pandas.Timedelta, or a number of days."""
 
 
 def to_timestamp(value: Any, *, name: str = "as_of", owner: str = "") -> pd.Timestamp:

@@ -140,7 +140,9 @@ class TableSchema:
         raise KeyError(name)
 
 
-def _enum(name: str, values: tuple[str, ...], *, required: bool = False, ordered: bool = False) -> Column:
+def _enum(
+    name: str, values: tuple[str, ...], *, required: bool = False, ordered: bool = False
+) -> Column:
     return Column(name, "enum", required=required, values=values, ordered=ordered)
 
 

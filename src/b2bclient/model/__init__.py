@@ -54,6 +54,15 @@ __all__ = [
 RECORD_TYPES = {
     cls.table: cls
     for cls in (
-        Organisation, Contact, Product, Deal, DealLine, Project, Stage, Interaction, Contract, Relationship
+        Organisation,
+        Contact,
+        Product,
+        Deal,
+        DealLine,
+        Project,
+        Stage,
+        Interaction,
+        Contract,
+        Relationship,
     )
 }

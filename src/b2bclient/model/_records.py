@@ -6,6 +6,7 @@ tables lives in :mod:`b2bclient.base` (``ClientBase.from_records`` and ``ClientB
 
 from __future__ import annotations
 
+import enum
 import math
 from typing import Any, ClassVar
 
@@ -74,11 +75,16 @@ def _opt_bool(value: Any) -> bool | None:
     return None if _missing(value) else bool(value)
 
 
-def _opt(enum_type: Any) -> Any:
-    def convert(value: Any) -> Any:
-        return None if _missing(value) else enum_type(value)
+def _opt_size_band(value: Any) -> SizeBand | None:
+    return None if _missing(value) else SizeBand(value)
 
-    return convert
+
+def _opt_role(value: Any) -> Role | None:
+    return None if _missing(value) else Role(value)
+
+
+def _opt_deal_channel(value: Any) -> DealChannel | None:
+    return None if _missing(value) else DealChannel(value)
 
 
 _nonneg = attrs.validators.optional(attrs.validators.ge(0.0))
@@ -99,7 +105,7 @@ class Record:
         'service'
         """
         out = attrs.asdict(self, recurse=False)
-        return {k: (v.value if hasattr(v, "value") and isinstance(v, str) else v) for k, v in out.items()}
+        return {k: (v.value if isinstance(v, enum.Enum) else v) for k, v in out.items()}
 
 
 @attrs.frozen(kw_only=True)
@@ -118,9 +124,15 @@ class Organisation(Record):
     name: str | None = attrs.field(default=None, converter=_opt_str)
     industry: str | None = attrs.field(default=None, converter=_opt_str)
     region: str | None = attrs.field(default=None, converter=_opt_str)
-    size_band: SizeBand | None = attrs.field(default=None, converter=_opt(SizeBand))
-    employees: int | None = attrs.field(default=None, converter=_opt_int, validator=_nonneg)
-    annual_revenue: float | None = attrs.field(default=None, converter=_opt_float, validator=_nonneg)
+    size_band: SizeBand | None = attrs.field(default=None, converter=_opt_size_band)
+    employees: int | None = attrs.field(
+        default=None,
+        converter=_opt_int,
+        validator=attrs.validators.optional(attrs.validators.ge(0)),
+    )
+    annual_revenue: float | None = attrs.field(
+        default=None, converter=_opt_float, validator=_nonneg
+    )
     parent_id: str | None = attrs.field(default=None, converter=_opt_str)
 
 
@@ -132,7 +144,7 @@ class Contact(Record):
     contact_id: str = attrs.field(converter=str)
     organisation_id: str = attrs.field(converter=str)
     created_at: pd.Timestamp = attrs.field(converter=_time)
-    role: Role | None = attrs.field(default=None, converter=_opt(Role))
+    role: Role | None = attrs.field(default=None, converter=_opt_role)
     is_decision_maker: bool | None = attrs.field(default=None, converter=_opt_bool)
     full_name: str | None = attrs.field(default=None, converter=_opt_str, repr=False)
     email: str | None = attrs.field(default=None, converter=_opt_str, repr=False)
@@ -176,7 +188,7 @@ class Deal(Record):
         default=None, converter=_opt_time, validator=_check_closed
     )
     project_id: str | None = attrs.field(default=None, converter=_opt_str)
-    channel: DealChannel | None = attrs.field(default=None, converter=_opt(DealChannel))
+    channel: DealChannel | None = attrs.field(default=None, converter=_opt_deal_channel)
 
     def __attrs_post_init__(self) -> None:
         if self.status is not DealStatus.OPEN and self.closed_at is None:
@@ -205,7 +217,9 @@ class Project(Record):
     created_at: pd.Timestamp = attrs.field(converter=_time)
     status: ProjectStatus = attrs.field(converter=ProjectStatus)
     name: str | None = attrs.field(default=None, converter=_opt_str)
-    expected_value: float | None = attrs.field(default=None, converter=_opt_float, validator=_nonneg)
+    expected_value: float | None = attrs.field(
+        default=None, converter=_opt_float, validator=_nonneg
+    )
     closed_at: pd.Timestamp | None = attrs.field(
         default=None, converter=_opt_time, validator=_check_closed
     )
