@@ -93,8 +93,8 @@ def read_csv(path: Path) -> dict[str, pd.DataFrame]:
             continue
         text = {c.name: "string" for c in SCHEMAS[name].columns if c.kind in ("id", "str", "enum")}
         df = pd.read_csv(file, dtype=text, keep_default_na=True)
-        for column in text:
-            if column in df.columns:
+        for column in df.columns:
+            if column in text or df[column].dtype == object:
                 df[column] = df[column].astype(object).where(df[column].notna(), None)
         frames[name] = df
     if "organisations" not in frames:

@@ -185,33 +185,62 @@ def _as_time(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
         out = pd.Series(np.full(len(s), np.datetime64("NaT"), "datetime64[ns]"), index=s.index)
         return out, notna
     values = s.astype(object)
+    # Parse naive and offset-carrying strings apart: pandas may otherwise apply one string's
+    # offset to its naive neighbours. Naive values are UTC; offsets are converted to UTC.
+    is_text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
+    aware = is_text & values.where(is_text, "").str.contains(_OFFSET, regex=True).to_numpy()
+    out = np.full(len(s), np.datetime64("NaT"), dtype="datetime64[ns]")
+    for mask, utc in ((is_text & ~aware, False), (aware, True)):
+        if mask.any():
+            out[mask] = _parse_text(values[mask], utc=utc)
+    other = notna & ~is_text
+    if other.any():
+        out[other] = [_parse_one(v) for v in values[other]]
+    result = pd.Series(out, index=s.index)
+    failed = notna & result.isna().to_numpy()
+    return result, failed
+
+
+_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+
+
+def _parse_text(values: pd.Series, *, utc: bool) -> np.ndarray:
+    """Parse ISO 8601 strings (any other format as a fallback) to naive UTC datetime64[ns]."""
     try:
-        out = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+        parsed = pd.to_datetime(values, utc=utc, errors="coerce", format="ISO8601")
     except (ValueError, TypeError, OverflowError):
-        out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
-    failed = notna & out.isna().to_numpy()
+        parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    failed = parsed.isna().to_numpy()
     if failed.any():
-        retry = values[failed]
-        try:
-            parsed = pd.to_datetime(retry, utc=True, errors="coerce", format="mixed")
-        except (ValueError, TypeError, OverflowError):
-            parsed = pd.Series(
-                [_parse_one(v) for v in retry], index=retry.index, dtype="datetime64[ns, UTC]"
-            )
-        out = out.copy()
-        out[failed] = parsed
-        failed = notna & out.isna().to_numpy()
-    return out.dt.tz_localize(None).astype("datetime64[ns]"), failed
+        retry = pd.Series([_parse_one(v) for v in values[failed]], index=values.index[failed])
+        parsed = pd.Series(
+            np.where(
+                failed, retry.reindex(values.index).to_numpy(dtype="datetime64[ns]"), _naive(parsed)
+            ),
+            index=values.index,
+        )
+        return parsed.to_numpy(dtype="datetime64[ns]")
+    return _naive(parsed)
 
 
-def _parse_one(value: Any) -> pd.Timestamp:
+def _naive(parsed: pd.Series) -> np.ndarray:
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    out: np.ndarray = parsed.to_numpy(dtype="datetime64[ns]")
+    return out
+
+
+def _parse_one(value: Any) -> np.datetime64:
+    """Parse one value of any accepted kind to a naive UTC datetime64[ns] (NaT on failure)."""
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError):
-        return pd.NaT
+        return np.datetime64("NaT", "ns")
     if ts is pd.NaT:
-        return pd.NaT
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        return np.datetime64("NaT", "ns")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.as_unit("ns").to_datetime64()
 
 
 def _as_float(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
