@@ -26,7 +26,7 @@ def _assert_same(a: bc.ClientBase, b: bc.ClientBase, *, extra_dtypes: bool = Tru
 def rich_base(raw_frames):
     """The small base with nulls everywhere optional, extra columns and sub-second times."""
     raw_frames["deals"]["priority"] = [1.5, None, 3.0, 4.0]
-    raw_frames["deals"]["note"] = ["urgent", None, "ß-ñ-ü ✓", "a,b;\"c\""]
+    raw_frames["deals"]["note"] = ["urgent", None, "ß-ñ-ü ✓", 'a,b;"c"']
     raw_frames["interactions"].loc[0, "occurred_at"] = "2022-10-01T09:00:00.123456"
     return bc.ClientBase(raw_frames)
 
@@ -45,15 +45,21 @@ def test_csv_round_trip(tmp_path, rich_base):
     back = bc.ClientBase.read_csv(tmp_path)
     for name in TABLE_NAMES:
         canonical = list(back.tables[name].columns[: len(back.tables[name].columns)])
-        pd.testing.assert_frame_equal(back.tables[name][canonical], rich_base.tables[name][canonical], obj=name)
+        pd.testing.assert_frame_equal(
+            back.tables[name][canonical], rich_base.tables[name][canonical], obj=name
+        )
 
 
 def test_csv_keeps_leading_zeros_and_reads_minimal_exports(tmp_path):
-    pd.DataFrame({"organisation_id": ["007", "010"], "created_at": ["2024-01-01", "2024-01-02"]}).to_csv(
-        tmp_path / "organisations.csv", index=False
-    )
     pd.DataFrame(
-        {"organisation_id": ["007"], "created_at": ["2024-02-01T10:00:00+01:00"], "amount": ["12.5"]}
+        {"organisation_id": ["007", "010"], "created_at": ["2024-01-01", "2024-01-02"]}
+    ).to_csv(tmp_path / "organisations.csv", index=False)
+    pd.DataFrame(
+        {
+            "organisation_id": ["007"],
+            "created_at": ["2024-02-01T10:00:00+01:00"],
+            "amount": ["12.5"],
+        }
     ).to_csv(tmp_path / "deals.csv", index=False)
     base = bc.ClientBase.read_csv(tmp_path)
     assert base.organisations.organisation_id.tolist() == ["007", "010"]
@@ -73,13 +79,17 @@ def test_bad_csv_is_reported_with_ids(tmp_path, raw_frames):
     deals = pd.read_csv(tmp_path / "deals.csv", dtype=str)
     deals.loc[1, "amount"] = "-3"
     deals.to_csv(tmp_path / "deals.csv", index=False)
-    with pytest.raises(bc.InvalidTablesError, match=r"amount: 1 negative value at deal_id \['D-2'\]"):
+    with pytest.raises(
+        bc.InvalidTablesError, match=r"amount: 1 negative value at deal_id \['D-2'\]"
+    ):
         bc.ClientBase.read_csv(tmp_path)
 
 
 def _sql_round_trip(url_or_engine, base: bc.ClientBase, **kwargs) -> bc.ClientBase:
     base.to_sql(url_or_engine, **kwargs)
-    return bc.ClientBase.read_sql(url_or_engine, **{k: v for k, v in kwargs.items() if k != "if_exists"})
+    return bc.ClientBase.read_sql(
+        url_or_engine, **{k: v for k, v in kwargs.items() if k != "if_exists"}
+    )
 
 
 def test_sqlite_round_trip(tmp_path, rich_base):

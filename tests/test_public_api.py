@@ -45,7 +45,14 @@ PUBLIC = {
         "Stage",
         "StageKind",
     ],
-    "b2bclient.base": ["SCHEMAS", "TABLE_NAMES", "ClientBase", "Column", "TableSchema", "empty_table"],
+    "b2bclient.base": [
+        "SCHEMAS",
+        "TABLE_NAMES",
+        "ClientBase",
+        "Column",
+        "TableSchema",
+        "empty_table",
+    ],
 }
 
 

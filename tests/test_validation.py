@@ -236,7 +236,10 @@ def test_timezones_are_converted_to_naive_utc():
     )
     assert got.tolist() == expected.tolist()
     aware = pd.DataFrame(
-        {"organisation_id": ["A"], "created_at": pd.to_datetime(["2024-06-01 12:00"]).tz_localize("Europe/Berlin")}
+        {
+            "organisation_id": ["A"],
+            "created_at": pd.to_datetime(["2024-06-01 12:00"]).tz_localize("Europe/Berlin"),
+        }
     )
     assert bc.ClientBase.from_frames(aware).organisations.loc[0, "created_at"] == pd.Timestamp(
         "2024-06-01 10:00"
@@ -262,9 +265,12 @@ def test_product_kind_defaults_to_good(raw_frames):
     raw_frames["products"].loc[0, "kind"] = None
     products = bc.ClientBase(raw_frames).products
     assert products["kind"].tolist() == ["good", "good", "service"]
-    assert bc.ClientBase(
-        {**raw_frames, "products": raw_frames["products"].drop(columns="kind")}
-    ).products["kind"].tolist() == ["good"] * 3
+    assert (
+        bc.ClientBase({**raw_frames, "products": raw_frames["products"].drop(columns="kind")})
+        .products["kind"]
+        .tolist()
+        == ["good"] * 3
+    )
 
 
 def test_integer_ids_become_strings():

@@ -106,18 +106,21 @@ def empty_table(name: str) -> pd.DataFrame:
 
 
 def _empty_series(column: Column, n: int) -> pd.Series:
+    """Return `n` nulls in the canonical dtype of `column`."""
     if column.kind == "enum":
         assert column.values is not None
-        return pd.Series(
-            pd.Categorical([None] * n, categories=list(column.values), ordered=column.ordered)
-        )
+        dtype = pd.CategoricalDtype(list(column.values), ordered=column.ordered)
+        return pd.Series(pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), dtype=dtype))
     if column.kind in ("id", "str"):
-        return pd.Series([None] * n, dtype=object)
+        return pd.Series(np.full(n, None, dtype=object))
     if column.kind == "time":
         return pd.Series(np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]"))
-    return pd.Series([pd.NA] * n if column.kind != "float" else np.full(n, np.nan)).astype(
-        column.dtype
-    )
+    if column.kind == "float":
+        return pd.Series(np.full(n, np.nan))
+    mask = np.ones(n, dtype=bool)
+    if column.kind == "int":
+        return pd.Series(pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), mask))
+    return pd.Series(pd.arrays.BooleanArray(np.zeros(n, dtype=bool), mask))
 
 
 # --- coercion of single columns: each returns (coerced, mask of values that failed) -------------
@@ -540,8 +543,11 @@ def _check_relations(
             continue
         ids = row_ids[name]
         # duplicate keys
-        dup = df.duplicated(subset=list(schema.key), keep=False).to_numpy()
-        dup &= df[list(schema.key)].notna().all(axis=1).to_numpy()
+        if len(schema.key) == 1 and pd.Index(df[schema.key[0]]).is_unique:
+            dup = np.zeros(len(df), dtype=bool)
+        else:
+            dup = df.duplicated(subset=list(schema.key), keep=False).to_numpy()
+            dup &= df[list(schema.key)].notna().all(axis=1).to_numpy()
         if dup.any():
             problems.add(
                 name,
