@@ -877,9 +877,42 @@ class Decoder:
         state = self.decode(node.get("state"), f"{where}.state")
         if type(state) is not dict:
             raise self.malformed(where, "a tree state must be a dict")
+        self._check_tree_nodes(state, n_features, where)
         tree = Tree(n_features, n_classes, n_outputs)
         tree.__setstate__(state)
         return tree
+
+    def _check_tree_nodes(self, state: dict[str, Any], n_features: int, where: str) -> None:
+        """Refuse node arrays that would make scikit-learn's compiled code index out of range.
+
+        scikit-learn appends children after their parent, so a valid tree has every child
+        index larger than its parent's, which also rules out cycles.
+        """
+        nodes = state.get("nodes")
+        count = state.get("node_count")
+        fields = ("left_child", "right_child", "feature")
+        if (
+            not isinstance(nodes, np.ndarray)
+            or nodes.dtype.names is None
+            or not set(fields) <= set(nodes.dtype.names)
+            or type(count) is not int
+            or nodes.shape != (count,)
+        ):
+            raise self.malformed(where, "a tree needs a node array of node_count entries")
+        left = nodes["left_child"].astype(np.int64)
+        right = nodes["right_child"].astype(np.int64)
+        feature = nodes["feature"].astype(np.int64)
+        position = np.arange(count)
+        leaf = left == -1
+        inner = ~leaf
+        valid = (
+            bool(np.all(right[leaf] == -1))
+            and bool(np.all((left[inner] > position[inner]) & (left[inner] < count)))
+            and bool(np.all((right[inner] > position[inner]) & (right[inner] < count)))
+            and bool(np.all((feature[inner] >= 0) & (feature[inner] < n_features)))
+        )
+        if not valid:
+            raise self.malformed(where, "the tree's node links or features are out of range")
 
     def _loss(self, node: dict[str, Any], where: str) -> Any:
         cls = resolve_class(node.get("class"), kind="sklearn_loss", where=where)
