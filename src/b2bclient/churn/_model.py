@@ -20,10 +20,11 @@ from scipy import linalg as sla
 from scipy import special, stats
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from b2bclient._exceptions import ConvergenceError, InvalidParameterError
-from b2bclient._exceptions import NotFittedError as _NotFittedError
+from b2bclient._exceptions import ConvergenceError, InvalidParameterError, NotFittedError
 from b2bclient._time import to_duration
 from b2bclient.churn._encoding import FloatMatrix, encode, fit_encoding
 from b2bclient.churn._estimators import kaplan_meier, nelson_aalen, step_at
@@ -43,6 +44,11 @@ _EVENT_COL = "__b2b_event__"
 _LN2 = math.log(2.0)
 
 Floats = npt.NDArray[np.float64]
+
+
+class _NotFitted(NotFittedError, SklearnNotFittedError):  # type: ignore[misc]
+    # b2bclient's NotFittedError that scikit-learn's tools (and common checks) also recognise.
+    pass
 
 
 class ChurnModel(BaseEstimator):  # type: ignore[misc]
@@ -251,18 +257,16 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
                 validate_data(self, z, reset=True, skip_check_array=True)
             self._encoding = enc
             return z
-        if isinstance(X, pd.DataFrame):
-            validate_data(self, X, reset=False, skip_check_array=True)
-            return encode(X, self._encoding, owner=owner)
-        z = encode(X, self._encoding, owner=owner)
-        validate_data(self, z, reset=False, skip_check_array=True)
-        return z
+        if not isinstance(X, pd.DataFrame) and not self._encoding[1]:
+            X = check_array(X, dtype=np.float64, ensure_all_finite=False, input_name="X")
+        validate_data(self, X, reset=False, skip_check_array=True)
+        return encode(X, self._encoding, owner=owner)
 
     def _check_fitted(self) -> None:
         try:
             check_is_fitted(self, "max_duration_")
-        except Exception as exc:
-            raise _NotFittedError(
+        except SklearnNotFittedError as exc:
+            raise _NotFitted(
                 f"This ChurnModel(kind={self.kind!r}) is not fitted yet. Call fit(X, y) first."
             ) from exc
 
@@ -299,6 +303,11 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         (1,)
         """
         horizon = self._check_params()
+        if y is None:
+            raise InvalidParameterError(
+                "ChurnModel requires y to be passed, but the target y is None: give durations "
+                "and events, for example Surv.from_arrays(duration, event)."
+            )
         z = self._validate_X(X, reset=True, method="fit")
         duration, event = Surv.to_arrays(y, name="y")
         names = list(self._encoding[2])
@@ -948,10 +957,14 @@ def _check_target(
         pos = int((ev & (duration <= horizon)).sum())
         neg = int((duration > horizon).sum())
         if pos == 0 or neg == 0:
-            what = "no organisation churns" if pos == 0 else "no organisation is observed beyond"
+            what = (
+                "no organisation churns within the horizon"
+                if pos == 0
+                else "no organisation is observed staying beyond the horizon"
+            )
             raise InvalidParameterError(
-                f"ChurnModel(kind='gbm', horizon='{horizon:g}D') cannot learn: {what} within the "
-                f"horizon in y ({pos} churned within it, {neg} observed beyond it). Choose a "
+                f"ChurnModel(kind='gbm', horizon='{horizon:g}D') cannot learn: {what} in y "
+                f"({pos} churned within it, {neg} observed beyond it). Choose a "
                 f"{'longer' if pos == 0 else 'shorter'} horizon."
             )
 

@@ -1,0 +1,195 @@
+"""survival_frame: features before each landmark, time to churn after it, without look-ahead."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from b2bclient._exceptions import InvalidParameterError
+from b2bclient._time import to_duration, to_timestamp
+from b2bclient.churn._definitions import ChurnDefinition
+
+if TYPE_CHECKING:
+    from b2bclient.base import ClientBase
+
+__all__ = ["survival_frame"]
+
+FeatureFunction = Callable[[Any, pd.Timestamp], pd.DataFrame]
+
+
+def _landmarks(landmarks: Any, as_of: pd.Timestamp) -> pd.DatetimeIndex:
+    owner = "survival_frame"
+    values: Iterable[Any]
+    if isinstance(landmarks, (str, pd.Timestamp)) or not isinstance(landmarks, Iterable):
+        values = [landmarks]
+    else:
+        values = landmarks
+    stamps = [to_timestamp(v, name="landmarks", owner=owner) for v in values]
+    if not stamps:
+        raise InvalidParameterError(
+            f"The 'landmarks' parameter of {owner} is empty; give at least one time before "
+            f"as_of, such as ['2023-01-01', '2023-07-01']."
+        )
+    late = [s for s in stamps if s >= as_of]
+    if late:
+        raise InvalidParameterError(
+            f"The 'landmarks' parameter of {owner} must hold times strictly before as_of "
+            f"({as_of}): after a landmark the frame observes churn until as_of. Got "
+            f"{[str(s) for s in late[:3]]} instead."
+        )
+    return pd.DatetimeIndex(sorted(set(stamps))).as_unit("ns")
+
+
+def survival_frame(
+    base: ClientBase,
+    as_of: Any,
+    definition: ChurnDefinition,
+    *,
+    landmarks: Any,
+    features: FeatureFunction | bool | None = None,
+    horizon: Any = None,
+) -> pd.DataFrame:
+    """Build a survival training frame: features at each landmark, time to churn after it.
+
+    For each landmark ``L`` the frame holds one row per organisation at risk at ``L`` under
+    `definition` (a client that has not churned before ``L``), its features computed from the
+    data before ``L``, the time from ``L`` to its churn in days (``duration``) and whether the
+    churn was observed (``event``); organisations still clients at the end of the observed data
+    are censored at `as_of`. Nothing at or after `as_of` is read: the base is cut there first.
+
+    Several landmarks stack into one frame, so an organisation appears once per landmark at
+    which it is at risk; those rows are not independent (split train and test by
+    ``organisation_id``, for example with ``sklearn.model_selection.GroupKFold``).
+
+    Parameters
+    ----------
+    base : ClientBase
+        The client base.
+    as_of : str or pandas.Timestamp
+        End of the observed data. Required; it never defaults to now.
+    definition : ChurnDefinition
+        What churn means, such as ``Inactivity("180D")`` or ``ContractEnd("90D")``.
+    landmarks : time or sequence of times
+        Times at which organisations are described and followed from; each before `as_of`.
+    features : callable, bool or None, default=None
+        ``None`` computes :func:`b2bclient.features.build_features` at each landmark;
+        a callable ``features(base, landmark)`` returning a DataFrame indexed by
+        ``organisation_id`` replaces it; ``False`` leaves the features out.
+    horizon : str or pandas.Timedelta, optional
+        Censor every row at ``landmark + horizon`` (for example to give every landmark the same
+        follow-up).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``organisation_id``, ``landmark``, the feature columns, ``duration`` (float
+        days) and ``event`` (bool); sorted by landmark and organisation, with a RangeIndex.
+        Feed it to :class:`ChurnModel` with ``Surv.from_frame(frame)``.
+
+    Raises
+    ------
+    InvalidParameterError
+        If a landmark is not before `as_of` or the definition is not a churn definition.
+
+    Examples
+    --------
+    >>> from b2bclient.base import ClientBase
+    >>> from b2bclient.churn import Inactivity
+    >>> orgs = pd.DataFrame({"organisation_id": ["A", "B"], "created_at": ["2020-01-01"] * 2})
+    >>> deals = pd.DataFrame({"organisation_id": ["A", "A", "B"],
+    ...     "created_at": ["2023-01-10", "2023-03-01", "2023-05-20"], "amount": 10.0})
+    >>> base = ClientBase.from_frames(orgs, deals=deals)
+    >>> survival_frame(base, "2024-01-01", Inactivity("90D"),
+    ...                landmarks=["2023-04-01", "2023-06-01"], features=False)
+      organisation_id   landmark  duration  event
+    0               A 2023-04-01      59.0   True
+    1               B 2023-06-01      78.0   True
+    """
+    owner = "survival_frame"
+    end = to_timestamp(as_of, name="as_of", owner=owner)
+    if not isinstance(definition, ChurnDefinition):
+        raise InvalidParameterError(
+            f"The 'definition' parameter of {owner} must be a churn definition such as "
+            f"Inactivity('180D'), ContractEnd('90D') or Custom(func). Got {definition!r} instead."
+        )
+    marks = _landmarks(landmarks, end)
+    window = None if horizon is None else to_duration(horizon, name="horizon", owner=owner)
+    cut = base.as_of(end)
+    out = definition.outcomes(cut.tables, end, marks)
+    if window is not None:
+        days = window / pd.Timedelta(days=1)
+        beyond = out["duration"].to_numpy() > days
+        out = out.assign(
+            duration=np.where(beyond, days, out["duration"].to_numpy()),
+            event=out["event"].to_numpy() & ~beyond,
+        )
+    if features is False:
+        return out.reset_index(drop=True)
+    compute = _feature_function(features)
+    parts = []
+    for lm in marks:
+        rows = out.loc[out["landmark"] == lm]
+        feats = compute(cut, lm)
+        if not isinstance(feats, pd.DataFrame):
+            raise InvalidParameterError(
+                f"The 'features' function of {owner} must return a DataFrame indexed by "
+                f"organisation_id. Got {type(feats).__name__} instead."
+            )
+        clash = sorted(set(feats.columns) & {"organisation_id", "landmark", "duration", "event"})
+        if clash:
+            raise InvalidParameterError(
+                f"The features passed to {owner} have columns named {clash}, which the frame "
+                f"uses itself; rename them."
+            )
+        feats = feats.reindex(pd.Index(rows["organisation_id"].to_numpy(), name="organisation_id"))
+        block = pd.concat(
+            [
+                rows[["organisation_id", "landmark"]].reset_index(drop=True),
+                feats.reset_index(drop=True),
+                rows[["duration", "event"]].reset_index(drop=True),
+            ],
+            axis=1,
+        )
+        parts.append(block)
+    return _concat(parts)
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    # Categorical features may know different levels at different landmarks; unite them so the
+    # stacked column stays categorical instead of silently becoming object.
+    first = parts[0]
+    for column in first.columns:
+        dtypes = [p[column].dtype for p in parts]
+        if not isinstance(dtypes[0], pd.CategoricalDtype) or all(d == dtypes[0] for d in dtypes):
+            continue
+        levels: list[Any] = []
+        for d in dtypes:
+            if isinstance(d, pd.CategoricalDtype):
+                levels.extend(c for c in d.categories if c not in levels)
+        ordered = all(isinstance(d, pd.CategoricalDtype) and d.ordered for d in dtypes)
+        if not ordered:
+            levels = sorted(levels, key=str)
+        dtype = pd.CategoricalDtype(levels, ordered=ordered)
+        parts = [p.assign(**{column: p[column].astype(dtype)}) for p in parts]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _feature_function(features: Any) -> FeatureFunction:
+    if features is None or features is True:
+        from b2bclient.features import build_features
+
+        def default(base: Any, landmark: pd.Timestamp) -> pd.DataFrame:
+            frame: pd.DataFrame = build_features(base, as_of=landmark)
+            return frame
+
+        return default
+    if callable(features):
+        return features  # type: ignore[no-any-return]
+    raise InvalidParameterError(
+        f"The 'features' parameter of survival_frame must be None (b2bclient's features), a "
+        f"function features(base, landmark) returning a DataFrame indexed by organisation_id, "
+        f"or False. Got {features!r} instead."
+    )
