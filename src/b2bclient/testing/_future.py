@@ -1,0 +1,336 @@
+"""Rows at or after a cut-off, for checking that a computation "as of t" never looks ahead."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from b2bclient._time import to_timestamp
+from b2bclient._typing import Tables
+from b2bclient.base._schema import (
+    CHANNELS,
+    DEAL_CHANNELS,
+    DEAL_STATUSES,
+    RELATIONSHIP_KINDS,
+    STAGES,
+)
+from b2bclient.features._context import complete_tables
+
+__all__ = ["with_future_rows"]
+
+_DAY = pd.Timedelta("1D")
+
+
+def _offsets(rng: np.random.Generator, n: int, max_days: float) -> pd.TimedeltaIndex:
+    """Return `n` offsets in [0, max_days] days; the first is 0 so an event lands exactly at t."""
+    days = rng.uniform(0.0, max_days, size=n)
+    if n:
+        days[0] = 0.0
+    return pd.to_timedelta(np.round(days * 86_400), unit="s")
+
+
+def _amounts(rng: np.random.Generator, n: int, extreme: bool) -> np.ndarray:
+    values = rng.lognormal(7.0, 2.0, size=n)
+    if extreme and n:
+        values[rng.random(n) < 0.3] = 1e12
+        values[rng.random(n) < 0.2] = 0.0
+    return values.astype(np.float64)
+
+
+def _append(df: pd.DataFrame, rows: dict[str, Any]) -> pd.DataFrame:
+    new = pd.DataFrame(rows)
+    for column in df.columns:
+        if column not in new.columns:
+            new[column] = pd.Series([None] * len(new), dtype=object)
+    new = new[list(df.columns)]
+    for column in df.columns:
+        dtype = df[column].dtype
+        # A value outside the categories of an enum column keeps the column as object.
+        with contextlib.suppress(TypeError, ValueError):
+            new[column] = new[column].astype(dtype)
+    return pd.concat([df, new], ignore_index=True)
+
+
+def with_future_rows(
+    tables: Tables,
+    as_of: Any,
+    *,
+    seed: int | np.random.Generator = 0,
+    n_rows: int = 20,
+    max_offset_days: float = 1_000.0,
+    extreme: bool = True,
+) -> dict[str, pd.DataFrame]:
+    """Return the tables with rows at or after `as_of` added and later state changes applied.
+
+    Nothing known before `as_of` changes, so every point-in-time computation must give the same
+    result on the returned tables as on the input. Added, all timed at or after `as_of` (the
+    first of each exactly at `as_of`): organisations (children of known ones, with a new
+    industry), contacts (decision makers, with personal data), products of a new category, deals
+    of every status with extreme amounts and their lines, projects and stages (including later
+    stages of known projects), interactions on every channel, contracts and relationships.
+    Changed: open deals won or lost at or after `as_of`, active projects completed or cancelled,
+    running stages ended and contracts cancelled then.
+
+    Parameters
+    ----------
+    tables : mapping of str to pandas.DataFrame
+        Canonical tables (for example ``base.tables``).
+    as_of : str or pandas.Timestamp
+        The cut-off.
+    seed : int or numpy.random.Generator
+        Randomness of the rows.
+    n_rows : int
+        Rows added per table.
+    max_offset_days : float
+        Added times lie in ``[as_of, as_of + max_offset_days]``.
+    extreme : bool
+        Include extreme values (amounts of 0 and 1e12, huge head counts).
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        New tables (the input is not modified).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> orgs = pd.DataFrame({"organisation_id": ["A"], "created_at": pd.to_datetime(["2024-01-01"])})
+    >>> out = with_future_rows({"organisations": orgs}, "2025-01-01", n_rows=3)
+    >>> bool((out["deals"]["created_at"] >= pd.Timestamp("2025-01-01")).all())
+    True
+    >>> len(out["organisations"])
+    4
+    """
+    t = to_timestamp(as_of, name="as_of", owner="with_future_rows")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    out = complete_tables(tables)
+    orgs = out["organisations"]
+    known = orgs.loc[orgs["created_at"] < t, "organisation_id"].to_numpy(dtype=object)
+    n = int(n_rows)
+
+    def pick(values: np.ndarray, size: int) -> np.ndarray:
+        if not len(values):
+            return np.array([None] * size, dtype=object)
+        return np.asarray(rng.choice(values, size=size), dtype=object)
+
+    def when(size: int) -> pd.DatetimeIndex:
+        return t + _offsets(rng, size, max_offset_days)
+
+    # Organisations: new ones created at or after t, children of known ones.
+    new_orgs = np.array([f"F-ORG-{i}" for i in range(n)], dtype=object)
+    out["organisations"] = _append(
+        orgs,
+        {
+            "organisation_id": new_orgs,
+            "name": [f"Future Org {i}" for i in range(n)],
+            "industry": "future_industry",
+            "region": "future_region",
+            "size_band": pd.Series(rng.choice(["micro", "enterprise"], size=n), dtype=object),
+            "employees": pd.array(
+                rng.integers(0, 10**7 if extreme else 500, size=n), dtype="Int64"
+            ),
+            "annual_revenue": _amounts(rng, n, extreme),
+            "parent_id": pick(known, n),
+            "created_at": when(n),
+        },
+    )
+    targets = np.concatenate((known, new_orgs)) if len(known) else new_orgs
+
+    # Contacts: decision makers with personal data.
+    contacts = out["contacts"]
+    new_contacts = np.array([f"F-CON-{i}" for i in range(n)], dtype=object)
+    out["contacts"] = _append(
+        contacts,
+        {
+            "contact_id": new_contacts,
+            "organisation_id": pick(targets, n),
+            "role": pd.Series(rng.choice(["procurement", "management"], size=n), dtype=object),
+            "is_decision_maker": pd.array(np.ones(n, dtype=bool), dtype="boolean"),
+            "full_name": [f"Future Person {i}" for i in range(n)],
+            "email": [f"future{i}@future.example" for i in range(n)],
+            "phone": [f"+00 000 {i:04d}" for i in range(n)],
+            "created_at": when(n),
+        },
+    )
+
+    # Products of a new category (timeless, used only by future lines).
+    products = out["products"]
+    new_products = np.array(["F-PRD-good", "F-PRD-insurance"], dtype=object)
+    out["products"] = _append(
+        products,
+        {
+            "product_id": new_products,
+            "name": ["Future good", "Future insurance"],
+            "category": ["future_category", "insurance"],
+            "kind": pd.Series(["good", "service"], dtype=object),
+        },
+    )
+    all_products = np.concatenate((products["product_id"].to_numpy(dtype=object), new_products))
+
+    # Deals of every status with extreme amounts, and their lines.
+    deals = out["deals"]
+    new_deals = np.array([f"F-DEAL-{i}" for i in range(n)], dtype=object)
+    created = when(n)
+    status = rng.choice(list(DEAL_STATUSES), size=n)
+    closed = created + _offsets(rng, n, 60.0)
+    closed = closed.where(status != "open", pd.NaT)
+    amount = _amounts(rng, n, extreme)
+    open_mask = (deals["status"] == "open").to_numpy(dtype=bool, na_value=False) & (
+        deals["created_at"] < t
+    ).to_numpy()
+    deals = deals.copy()
+    if open_mask.any():
+        # Deals open at t close later: won or lost at or after t.
+        k = int(open_mask.sum())
+        later = rng.random(k) < 0.8
+        rows = np.flatnonzero(open_mask)[later]
+        if len(rows):
+            dtype = deals["status"].dtype
+            deals = deals.astype({"status": object})
+            deals.loc[rows, "status"] = rng.choice(["won", "lost"], size=len(rows))
+            deals.loc[rows, "closed_at"] = when(len(rows)).to_numpy()
+            deals["status"] = deals["status"].astype(dtype)
+    out["deals"] = _append(
+        deals,
+        {
+            "deal_id": new_deals,
+            "organisation_id": pick(targets, n),
+            "project_id": None,
+            "created_at": created,
+            "closed_at": closed,
+            "status": pd.Series(status, dtype=object),
+            "amount": amount,
+            "channel": pd.Series(rng.choice(list(DEAL_CHANNELS), size=n), dtype=object),
+        },
+    )
+    lines = out["deal_lines"]
+    out["deal_lines"] = _append(
+        lines,
+        {
+            "deal_id": new_deals,
+            "line_no": pd.array(np.ones(n, dtype=np.int64), dtype="Int64"),
+            "product_id": np.where(
+                rng.random(n) < 0.5, new_products[rng.integers(0, 2, size=n)], pick(all_products, n)
+            ),
+            "quantity": rng.uniform(1.0, 1e6 if extreme else 10.0, size=n),
+            "amount": amount,
+        },
+    )
+
+    # Projects: new ones; active ones finish later; running stages end later; later stages start.
+    projects = out["projects"].copy()
+    active = (projects["status"] == "active").to_numpy(dtype=bool, na_value=False) & (
+        projects["created_at"] < t
+    ).to_numpy()
+    if active.any():
+        rows = np.flatnonzero(active)[rng.random(int(active.sum())) < 0.7]
+        if len(rows):
+            dtype = projects["status"].dtype
+            projects = projects.astype({"status": object})
+            projects.loc[rows, "status"] = rng.choice(["completed", "cancelled"], size=len(rows))
+            projects.loc[rows, "closed_at"] = when(len(rows)).to_numpy()
+            projects["status"] = projects["status"].astype(dtype)
+    new_projects = np.array([f"F-PRJ-{i}" for i in range(n)], dtype=object)
+    project_start = when(n)
+    out["projects"] = _append(
+        projects,
+        {
+            "project_id": new_projects,
+            "organisation_id": pick(targets, n),
+            "name": [f"Future project {i}" for i in range(n)],
+            "created_at": project_start,
+            "status": pd.Series(rng.choice(["active", "completed"], size=n), dtype=object),
+            "expected_value": _amounts(rng, n, extreme),
+            "closed_at": pd.NaT,
+        },
+    )
+    stages = out["stages"].copy()
+    running = stages["ended_at"].isna().to_numpy() & (stages["started_at"] < t).to_numpy()
+    if running.any():
+        stages.loc[running, "ended_at"] = when(int(running.sum())).to_numpy()
+    # The next stage of known projects starts at or after t.
+    stage_rank = pd.Categorical(stages["stage"], categories=list(STAGES)).codes
+    last = (
+        pd.DataFrame(
+            {"project_id": stages["project_id"].to_numpy(dtype=object), "rank": stage_rank}
+        )
+        .groupby("project_id")["rank"]
+        .max()
+    )
+    last = last[last < len(STAGES) - 1]
+    chosen = (
+        last.sample(n=min(n, len(last)), random_state=int(rng.integers(2**31)))
+        if len(last)
+        else last
+    )
+    next_stages = {
+        "project_id": np.concatenate((chosen.index.to_numpy(dtype=object), new_projects)),
+        "stage": pd.Series(
+            [STAGES[r + 1] for r in chosen.to_numpy()] + ["design"] * n, dtype=object
+        ),
+        "started_at": when(len(chosen) + n),
+        "ended_at": pd.NaT,
+    }
+    out["stages"] = _append(stages, next_stages)
+
+    # Interactions on every channel, for known and new contacts.
+    m = 3 * n
+    contact_pool = np.concatenate((contacts["contact_id"].to_numpy(dtype=object), new_contacts))
+    out["interactions"] = _append(
+        out["interactions"],
+        {
+            "interaction_id": [f"F-INT-{i}" for i in range(m)],
+            "organisation_id": pick(targets, m),
+            "contact_id": pick(contact_pool, m),
+            "project_id": None,
+            "occurred_at": when(m),
+            "channel": pd.Series(rng.choice(list(CHANNELS), size=m), dtype=object),
+            "kind": pd.Series(rng.choice(["login", "ticket", "call"], size=m), dtype=object),
+        },
+    )
+
+    # Contracts: running ones are cancelled later; new ones start later.
+    contracts = out["contracts"].copy()
+    running_c = (
+        contracts["cancelled_at"].isna().to_numpy() & (contracts["started_at"] < t).to_numpy()
+    )
+    if running_c.any():
+        rows = np.flatnonzero(running_c)[rng.random(int(running_c.sum())) < 0.5]
+        if len(rows):
+            contracts.loc[rows, "cancelled_at"] = when(len(rows)).to_numpy()
+    start = when(n)
+    out["contracts"] = _append(
+        contracts,
+        {
+            "contract_id": [f"F-CTR-{i}" for i in range(n)],
+            "organisation_id": pick(targets, n),
+            "kind": pd.Series(rng.choice(["supply", "framework"], size=n), dtype=object),
+            "started_at": start,
+            "ends_at": start + pd.to_timedelta(rng.integers(30, 1000, size=n), unit="D"),
+            "cancelled_at": pd.NaT,
+            "value": _amounts(rng, n, extreme),
+        },
+    )
+
+    # Relationships established at or after t, between known and new organisations.
+    rel = out["relationships"]
+    source = pick(targets, n)
+    target = np.array([f"F-ORG-{i}" for i in range(n)], dtype=object)
+    half = n // 2
+    target[:half] = pick(known, half) if len(known) else target[:half]
+    keep = source != target
+    out["relationships"] = _append(
+        rel,
+        {
+            "source_id": source[keep],
+            "target_id": target[keep],
+            "kind": pd.Series(
+                rng.choice(list(RELATIONSHIP_KINDS), size=int(keep.sum())), dtype=object
+            ),
+            "since": when(int(keep.sum())),
+        },
+    )
+    return out
