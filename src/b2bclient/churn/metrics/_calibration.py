@@ -278,8 +278,11 @@ def _binned(
     horizon: float,
     n_bins: int,
 ) -> pd.DataFrame:
-    codes = pd.qcut(predicted, q=n_bins, labels=False, duplicates="drop")
-    codes = np.asarray(codes, dtype=np.int64)
+    if np.ptp(predicted) == 0:
+        codes = np.zeros(len(predicted), dtype=np.int64)
+    else:
+        binned = pd.qcut(predicted, q=n_bins, labels=False, duplicates="drop")
+        codes = np.asarray(binned, dtype=np.int64)
     rows = []
     for b in np.unique(codes):
         member = codes == b
