@@ -187,10 +187,19 @@ def check_requires(extractor: Extractor, base: ClientBase, as_of: pd.Timestamp) 
     """Check that the declared tables (plus ``organisations``) are enough to compute the result."""
     needed = {"organisations", *type(extractor).requires}
     partial = {name: base.tables[name] for name in needed}
+    try:
+        result = _compute(extractor, partial, as_of)
+    except Exception as exc:
+        raise _fail(
+            extractor,
+            "requires",
+            f"compute fails when given only {sorted(needed)} ({type(exc).__name__}: {exc}): "
+            f"'requires' is incomplete",
+        ) from exc
     _assert_same(
         extractor,
         "requires",
-        _compute(extractor, partial, as_of),
+        result,
         _compute(extractor, base.tables, as_of),
         exact=True,
         context=f"the result changes when only {sorted(needed)} are given: 'requires' is incomplete",

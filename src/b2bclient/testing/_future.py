@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,8 +21,6 @@ from b2bclient.base._schema import (
 from b2bclient.features._context import complete_tables
 
 __all__ = ["with_future_rows"]
-
-_DAY = pd.Timedelta("1D")
 
 
 def _offsets(rng: np.random.Generator, n: int, max_days: float) -> pd.TimedeltaIndex:
@@ -52,6 +51,53 @@ def _append(df: pd.DataFrame, rows: dict[str, Any]) -> pd.DataFrame:
         with contextlib.suppress(TypeError, ValueError):
             new[column] = new[column].astype(dtype)
     return pd.concat([df, new], ignore_index=True)
+
+
+def _redraw(
+    df: pd.DataFrame,
+    status: str,
+    closed: str,
+    initial: str,
+    statuses: tuple[str, ...],
+    t: pd.Timestamp,
+    when: Callable[[int], pd.DatetimeIndex],
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Give the rows still in state `initial` at `t` another future: a new state at or after t."""
+    created = "created_at"
+    later = df[closed].isna() | (df[closed] >= t)
+    pending = (df[created] < t) & ((df[status].astype(object) == initial) | (df[closed] >= t))
+    rows = np.flatnonzero((pending & later).to_numpy())
+    if not len(rows):
+        return df
+    df = df.copy()
+    dtype = df[status].dtype
+    new_status = rng.choice(list(statuses), size=len(rows))
+    times = pd.Series(when(len(rows))).where(new_status != initial, pd.NaT)
+    df = df.astype({status: object})
+    df.loc[df.index[rows], status] = new_status
+    df.loc[df.index[rows], closed] = times.to_numpy()
+    df[status] = df[status].astype(dtype)
+    return df
+
+
+def _redraw_time(
+    df: pd.DataFrame,
+    start: str,
+    end: str,
+    t: pd.Timestamp,
+    when: Callable[[int], pd.DatetimeIndex],
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Give rows started before `t` whose `end` is unknown at `t` another end, at or after t."""
+    pending = ((df[start] < t) & (df[end].isna() | (df[end] >= t))).to_numpy()
+    rows = np.flatnonzero(pending)
+    if not len(rows):
+        return df
+    df = df.copy()
+    times = pd.Series(when(len(rows))).where(rng.random(len(rows)) < 0.6, pd.NaT)
+    df.loc[df.index[rows], end] = times.to_numpy()
+    return df
 
 
 def with_future_rows(
@@ -178,21 +224,8 @@ def with_future_rows(
     closed = created + _offsets(rng, n, 60.0)
     closed = closed.where(status != "open", pd.NaT)
     amount = _amounts(rng, n, extreme)
-    open_mask = (deals["status"] == "open").to_numpy(dtype=bool, na_value=False) & (
-        deals["created_at"] < t
-    ).to_numpy()
-    deals = deals.copy()
-    if open_mask.any():
-        # Deals open at t close later: won or lost at or after t.
-        k = int(open_mask.sum())
-        later = rng.random(k) < 0.8
-        rows = np.flatnonzero(open_mask)[later]
-        if len(rows):
-            dtype = deals["status"].dtype
-            deals = deals.astype({"status": object})
-            deals.loc[rows, "status"] = rng.choice(["won", "lost"], size=len(rows))
-            deals.loc[rows, "closed_at"] = when(len(rows)).to_numpy()
-            deals["status"] = deals["status"].astype(dtype)
+    # Deals open at t get another future: open still, or won or lost at or after t.
+    deals = _redraw(deals, "status", "closed_at", "open", ("open", "won", "lost"), t, when, rng)
     out["deals"] = _append(
         deals,
         {
@@ -221,18 +254,16 @@ def with_future_rows(
     )
 
     # Projects: new ones; active ones finish later; running stages end later; later stages start.
-    projects = out["projects"].copy()
-    active = (projects["status"] == "active").to_numpy(dtype=bool, na_value=False) & (
-        projects["created_at"] < t
-    ).to_numpy()
-    if active.any():
-        rows = np.flatnonzero(active)[rng.random(int(active.sum())) < 0.7]
-        if len(rows):
-            dtype = projects["status"].dtype
-            projects = projects.astype({"status": object})
-            projects.loc[rows, "status"] = rng.choice(["completed", "cancelled"], size=len(rows))
-            projects.loc[rows, "closed_at"] = when(len(rows)).to_numpy()
-            projects["status"] = projects["status"].astype(dtype)
+    projects = _redraw(
+        out["projects"],
+        "status",
+        "closed_at",
+        "active",
+        ("active", "completed", "cancelled"),
+        t,
+        when,
+        rng,
+    )
     new_projects = np.array([f"F-PRJ-{i}" for i in range(n)], dtype=object)
     project_start = when(n)
     out["projects"] = _append(
@@ -247,10 +278,7 @@ def with_future_rows(
             "closed_at": pd.NaT,
         },
     )
-    stages = out["stages"].copy()
-    running = stages["ended_at"].isna().to_numpy() & (stages["started_at"] < t).to_numpy()
-    if running.any():
-        stages.loc[running, "ended_at"] = when(int(running.sum())).to_numpy()
+    stages = _redraw_time(out["stages"], "started_at", "ended_at", t, when, rng)
     # The next stage of known projects starts at or after t.
     stage_rank = pd.Categorical(stages["stage"], categories=list(STAGES)).codes
     last = (
@@ -293,14 +321,7 @@ def with_future_rows(
     )
 
     # Contracts: running ones are cancelled later; new ones start later.
-    contracts = out["contracts"].copy()
-    running_c = (
-        contracts["cancelled_at"].isna().to_numpy() & (contracts["started_at"] < t).to_numpy()
-    )
-    if running_c.any():
-        rows = np.flatnonzero(running_c)[rng.random(int(running_c.sum())) < 0.5]
-        if len(rows):
-            contracts.loc[rows, "cancelled_at"] = when(len(rows)).to_numpy()
+    contracts = _redraw_time(out["contracts"], "started_at", "cancelled_at", t, when, rng)
     start = when(n)
     out["contracts"] = _append(
         contracts,
