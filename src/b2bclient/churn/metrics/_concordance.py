@@ -25,42 +25,49 @@ def _later_lower_counts(
     O(n log n) and vectorised.
     """
     n = len(rank)
-    less = np.zeros(n, dtype=np.int64)
-    equal = np.zeros(n, dtype=np.int64)
     width = int(rank.max()) + 1 if n else 1
-    order = np.arange(n, dtype=np.int64)
+    # Everything is carried along in the current sort order (the permutation applied at each
+    # level merges two runs, so these gathers are nearly sequential) and put back at the end.
+    position = np.arange(n, dtype=np.int64)
+    current = rank.astype(np.int64)
+    acc_less = np.zeros(n, dtype=np.int64)
+    acc_equal = np.zeros(n, dtype=np.int64)
     size = 1
     while size < n:
-        block = order // (2 * size)
-        key = block * width + rank[order]
+        block = position // (2 * size)
+        key = block * width + current
         step = np.argsort(key, kind="stable")
-        order = order[step]
+        position = position[step]
+        current = current[step]
         key = key[step]
         block = block[step]
-        is_right = ((order // size) & 1).astype(np.int64)
+        acc_less = acc_less[step]
+        acc_equal = acc_equal[step]
+        is_right = (position // size) & 1
         right_before = np.cumsum(is_right) - is_right
         total_right = right_before[-1] + is_right[-1]
 
         new_key = np.empty(n, dtype=bool)
         new_key[0] = True
         np.not_equal(key[1:], key[:-1], out=new_key[1:])
-        key_start = np.flatnonzero(new_key)
         key_id = np.cumsum(new_key) - 1
-        right_at_key_start = right_before[key_start]
+        right_at_key_start = right_before[new_key]
         right_at_key_end = np.append(right_at_key_start[1:], total_right)
 
         new_block = np.empty(n, dtype=bool)
         new_block[0] = True
         np.not_equal(block[1:], block[:-1], out=new_block[1:])
-        block_start = np.flatnonzero(new_block)
-        block_id = np.cumsum(new_block) - 1
+        right_at_block_start = right_before[new_block][np.cumsum(new_block) - 1]
 
-        left = is_right == 0
-        members = order[left]
-        kid = key_id[left]
-        less[members] += right_at_key_start[kid] - right_before[block_start][block_id[left]]
-        equal[members] += right_at_key_end[kid] - right_at_key_start[kid]
+        is_left = 1 - is_right
+        start_of_key = right_at_key_start[key_id]
+        acc_less += (start_of_key - right_at_block_start) * is_left
+        acc_equal += (right_at_key_end[key_id] - start_of_key) * is_left
         size *= 2
+    less = np.empty(n, dtype=np.int64)
+    equal = np.empty(n, dtype=np.int64)
+    less[position] = acc_less
+    equal[position] = acc_equal
     return less, equal
 
 
