@@ -1,0 +1,336 @@
+"""``make_client_base``: a realistic synthetic B2B client base with planted, known structure."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Literal, overload
+
+import numpy as np
+import pandas as pd
+
+from b2bclient._exceptions import InvalidParameterError
+from b2bclient._time import to_timestamp
+from b2bclient.base import ClientBase
+from b2bclient.base._schema import STAGES
+from b2bclient.datasets._activity import (
+    STAGE_CORRELATION,
+    STAGE_MEDIANS,
+    STAGE_SIGMAS,
+    assign_contacts,
+    concat_columns,
+    deal_interactions,
+    make_contracts,
+    make_deals,
+    make_projects,
+    org_interactions,
+    project_deal_specs,
+    project_interactions,
+    project_specs,
+    regular_deal_specs,
+)
+from b2bclient.datasets._calendar import NAT, Calendar
+from b2bclient.datasets._churn import (
+    FEATURES,
+    WEIBULL_SHAPE,
+    background_churn,
+    coefficients,
+    covariates_at,
+    cut_after_churn,
+    draw_churn,
+    weibull_scale,
+)
+from b2bclient.datasets._firms import make_catalogue, make_contacts, make_organisations
+from b2bclient.datasets._frames import build_frames
+from b2bclient.datasets._partners import joint_meetings, make_relationships, plan_partners
+from b2bclient.datasets._segments import SEGMENTS, TRAITS, segment_parameters
+from b2bclient.datasets._truth import SyntheticTruth
+
+__all__ = ["make_client_base"]
+
+_OWNER = "make_client_base"
+
+
+@overload
+def make_client_base(
+    n_organisations: int = ...,
+    *,
+    start: Any = ...,
+    end: Any = ...,
+    landmark: Any = ...,
+    seed: int = ...,
+    difficulty: float = ...,
+    return_truth: Literal[False] = ...,
+) -> ClientBase: ...
+
+
+@overload
+def make_client_base(
+    n_organisations: int = ...,
+    *,
+    start: Any = ...,
+    end: Any = ...,
+    landmark: Any = ...,
+    seed: int = ...,
+    difficulty: float = ...,
+    return_truth: Literal[True],
+) -> tuple[ClientBase, SyntheticTruth]: ...
+
+
+def make_client_base(
+    n_organisations: int = 2_000,
+    *,
+    start: Any = "2020-01-01",
+    end: Any = "2025-01-01",
+    landmark: Any = None,
+    seed: int = 0,
+    difficulty: float = 0.5,
+    return_truth: bool = False,
+) -> ClientBase | tuple[ClientBase, SyntheticTruth]:
+    """Generate a synthetic B2B client base with planted structure that models should recover.
+
+    The base holds the ten canonical tables: organisations (industries, regions, size bands
+    consistent with head count and revenue, holdings through ``parent_id``), contacts with roles
+    and decision makers (fake but plausible names, e-mails under ``.example`` domains and phone
+    numbers), a catalogue of goods and services (insurance, credit, logistics, design,
+    installation, lifting), deals with lines (portal orders, sales-rep deals, tenders, EDI orders;
+    seasonal, with quarter-end and spring peaks), long projects with ordered stages, portal, web,
+    e-mail, phone, meeting, support and EDI interactions, contracts with renewals and
+    cancellations, and relationships. Every event happens strictly before `end`.
+
+    Planted, and returned in :class:`SyntheticTruth` when `return_truth` is True:
+
+    * **segments** -- five latent segments drive size, purchase rate, order value, channel mix,
+      service, project and portal propensity, support load and contracts, with overlapping
+      distributions;
+    * **churn** -- after a low background churn before `landmark`, each organisation known and
+      alive at `landmark` churns after it following a Cox proportional hazard with a Weibull
+      baseline on five features computed from the rows as of `landmark`
+      (``firmographics__log_employees``, ``purchasing__orders_365d``,
+      ``engagement__portal_share_365d``, ``engagement__tickets_365d``, ``contracts__active``).
+      After churning an organisation places no deal and has no interaction; deals it had in
+      flight are lost within 45 days, running projects and contracts are cancelled within 30
+      days;
+    * **partner pairs** -- supplier <-> buyer pairs of complementary industries share a region
+      more often, open projects on the same site at close dates, meet on the same days (site
+      visits) and the buyer orders the supplier's kind of goods; look-alikes of the same
+      industries share some of these traces by chance. Some pairs are linked in
+      ``relationships`` (kind ``supplier``), the hidden ones are the truth;
+    * **stage durations** -- each project stage lasts a lognormal number of days.
+
+    `difficulty` in [0, 1] moves all of them together: at 0.5 the Bayes-optimal segment
+    assignment reaches an adjusted Rand index of about 0.75 and the true hazard a concordance of
+    about 0.77; lower is easier.
+
+    Parameters
+    ----------
+    n_organisations : int, default 2000
+        Number of organisations.
+    start, end : str or timestamp-like, default "2020-01-01", "2025-01-01"
+        The span; no event happens at or after `end`. (A contract's scheduled ``ends_at`` may lie
+        beyond it.)
+    landmark : str or timestamp-like, optional
+        When the churn covariates are taken; by default 60% of the way from `start` to `end`,
+        rounded to a day.
+    seed : int, default 0
+        Seed of the random generator; the same seed gives identical tables.
+    difficulty : float, default 0.5
+        Noise of every planted signal, from 0 (clear) to 1 (faint).
+    return_truth : bool, default False
+        Also return the planted truth.
+
+    Returns
+    -------
+    ClientBase
+        The validated client base.
+    SyntheticTruth
+        Only when `return_truth` is True.
+
+    Raises
+    ------
+    InvalidParameterError
+        If a parameter is outside its domain.
+
+    Examples
+    --------
+    >>> from b2bclient.datasets import make_client_base
+    >>> base, truth = make_client_base(500, seed=3, return_truth=True)
+    >>> len(base.organisations)
+    500
+    >>> bool((base.interactions["occurred_at"] < pd.Timestamp("2025-01-01")).all())
+    True
+    >>> list(truth.hazard_coefficients.index) == list(truth.covariates.columns)
+    True
+    """
+    n, t0, t1, tl, d, seed = _check_parameters(
+        n_organisations, start, end, landmark, seed, difficulty, return_truth
+    )
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(16)]
+    cal_deals = Calendar(t0, t1, "deals")
+    cal_inter = Calendar(t0, t1, "interactions")
+    cal_flat = Calendar(t0, t1, "flat")
+
+    orgs = make_organisations(streams[0], n, start=t0, end=t1, landmark=tl, difficulty=d)
+    contacts = make_contacts(streams[1], orgs, end=t1)
+    catalogue = make_catalogue()
+    plan = plan_partners(streams[2], orgs, end=t1, difficulty=d)
+
+    ordinary = project_specs(streams[3], orgs, end=t1, cal=cal_flat)
+    offset = ordinary["org"].shape[0]
+    projects, stages = make_projects(
+        streams[4], concat_columns([ordinary, plan.project_specs]), end=t1
+    )
+    deal_specs = concat_columns(
+        [
+            regular_deal_specs(streams[5], orgs, end=t1, cal=cal_deals),
+            project_deal_specs(streams[6], orgs, projects, end=t1),
+            plan.deal_specs,
+        ]
+    )
+    deals, lines = make_deals(streams[7], deal_specs, orgs, catalogue, end=t1)
+    interactions = concat_columns(
+        [
+            org_interactions(streams[8], orgs, end=t1, cal=cal_inter),
+            project_interactions(streams[9], projects, end=t1, cal=cal_inter),
+            deal_interactions(streams[10], deals),
+            joint_meetings(streams[11], plan, projects, offset, end=t1),
+        ]
+    )
+    interactions["contact"] = assign_contacts(streams[12], interactions, contacts)
+    del interactions["wants_contact"]
+    contracts = make_contracts(streams[13], orgs, end=t1)
+    relationships = make_relationships(streams[14], orgs, plan, start=t0, end=t1)
+
+    x = covariates_at(tl, orgs, deals, interactions, contracts)
+    churn_rng = streams[15]
+    pre = background_churn(churn_rng, orgs)
+    churn, alive = draw_churn(churn_rng, orgs, x, landmark=tl, end=t1, difficulty=d, pre_churn=pre)
+    tables = cut_after_churn(
+        churn_rng,
+        churn,
+        {
+            "contacts": contacts,
+            "projects": projects,
+            "stages": stages,
+            "deals": deals,
+            "lines": lines,
+            "interactions": interactions,
+            "contracts": contracts,
+            "relationships": relationships,
+        },
+        end=t1,
+    )
+    frames, org_ids = build_frames(orgs, catalogue, tables)
+    base = ClientBase.from_frames(**frames)
+    if not return_truth:
+        return base
+    return base, _truth(orgs, org_ids, plan, churn, alive, x, tl, d)
+
+
+def _truth(
+    orgs: dict[str, Any],
+    org_ids: Any,
+    plan: Any,
+    churn: Any,
+    alive: Any,
+    x: Any,
+    landmark: int,
+    difficulty: float,
+) -> SyntheticTruth:
+    index = pd.Index(org_ids, name="organisation_id")
+    churned = np.where(churn < np.iinfo(np.int64).max, churn, NAT).view("datetime64[ns]")
+    hidden = ~plan.linked
+    stage_durations = pd.DataFrame(
+        {
+            "stage": pd.Categorical(list(STAGES), categories=list(STAGES), ordered=True),
+            "distribution": "lognormal",
+            "median_days": STAGE_MEDIANS,
+            "sigma": STAGE_SIGMAS,
+            "mean_days": STAGE_MEDIANS * np.exp(STAGE_SIGMAS**2 / 2.0),
+            "correlation": STAGE_CORRELATION,
+        }
+    )
+    return SyntheticTruth(
+        segment=pd.Series(
+            pd.Categorical.from_codes(orgs["segment"], categories=list(SEGMENTS)),
+            index=index,
+            name="segment",
+        ),
+        traits=pd.DataFrame(orgs["traits"], index=index, columns=list(TRAITS)),
+        segment_parameters=segment_parameters(difficulty),
+        churned_at=pd.Series(churned, index=index, name="churned_at"),
+        landmark=pd.Timestamp(np.datetime64(landmark, "ns")),
+        hazard_coefficients=pd.Series(
+            coefficients(difficulty), index=pd.Index(FEATURES), name="coefficient"
+        ),
+        covariates=pd.DataFrame(x[alive], index=index[alive], columns=list(FEATURES)),
+        baseline_hazard=pd.Series(
+            {"shape": WEIBULL_SHAPE, "scale_days": weibull_scale(difficulty)},
+            name="weibull",
+        ),
+        partner_pairs=pd.DataFrame(
+            {
+                "organisation_id": org_ids[plan.supplier[hidden]],
+                "partner_id": org_ids[plan.buyer[hidden]],
+            }
+        ),
+        stage_durations=stage_durations,
+        difficulty=float(difficulty),
+    )
+
+
+def _check_parameters(
+    n_organisations: Any,
+    start: Any,
+    end: Any,
+    landmark: Any,
+    seed: Any,
+    difficulty: Any,
+    return_truth: Any,
+) -> tuple[int, int, int, int, float, int]:
+    if (
+        isinstance(n_organisations, bool)
+        or not isinstance(n_organisations, numbers.Integral)
+        or n_organisations < 1
+    ):
+        raise InvalidParameterError(
+            f"The 'n_organisations' parameter of {_OWNER} must be a positive integer such as "
+            f"2000. Got {n_organisations!r} instead."
+        )
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise InvalidParameterError(
+            f"The 'seed' parameter of {_OWNER} must be a non-negative integer such as 0. "
+            f"Got {seed!r} instead."
+        )
+    if (
+        isinstance(difficulty, bool)
+        or not isinstance(difficulty, numbers.Real)
+        or not 0.0 <= float(difficulty) <= 1.0
+    ):
+        raise InvalidParameterError(
+            f"The 'difficulty' parameter of {_OWNER} must be a number in [0, 1] such as 0.5. "
+            f"Got {difficulty!r} instead."
+        )
+    if not isinstance(return_truth, (bool, np.bool_)):
+        raise InvalidParameterError(
+            f"The 'return_truth' parameter of {_OWNER} must be True or False. "
+            f"Got {return_truth!r} instead."
+        )
+    t0 = to_timestamp(start, name="start", owner=_OWNER).floor("s")
+    t1 = to_timestamp(end, name="end", owner=_OWNER).floor("s")
+    if t1 - t0 < pd.Timedelta(days=365 * 2):
+        raise InvalidParameterError(
+            f"The 'end' parameter of {_OWNER} must lie at least two years after 'start' "
+            f"({t0}), so that churn and projects can unfold. Got {end!r} instead."
+        )
+    if landmark is None:
+        tl = (t0 + 0.6 * (t1 - t0)).round("D")
+    else:
+        tl = to_timestamp(landmark, name="landmark", owner=_OWNER).floor("s")
+    if not (t0 + pd.Timedelta(days=365) <= tl <= t1 - pd.Timedelta(days=90)):
+        raise InvalidParameterError(
+            f"The 'landmark' parameter of {_OWNER} must lie between one year after 'start' "
+            f"({t0}) and 90 days before 'end' ({t1}), so that the 365-day covariates and the "
+            f"churn after it are observable. Got {landmark!r} instead."
+        )
+    ns = (int(t0.value), int(t1.value), int(tl.value))
+    return int(n_organisations), ns[0], ns[1], ns[2], float(difficulty), int(seed)
