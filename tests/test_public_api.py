@@ -20,7 +20,9 @@ PUBLIC = {
         "RegistryError",
         "UnknownIdError",
         "__version__",
+        "load",
         "model",
+        "save",
     ],
     "b2bclient.model": [
         "Channel",

@@ -19,6 +19,7 @@ from b2bclient._exceptions import (
     UnknownIdError,
 )
 from b2bclient.base import ClientBase
+from b2bclient.persist import load, save
 
 __version__ = "0.1.0.dev0"
 
@@ -35,5 +36,7 @@ __all__ = [
     "RegistryError",
     "UnknownIdError",
     "__version__",
+    "load",
     "model",
+    "save",
 ]
