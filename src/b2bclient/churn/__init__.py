@@ -3,11 +3,12 @@
 Define churn (:class:`Inactivity` for buyers without contracts, :class:`ContractEnd` for
 contractual clients, :class:`AnyOf` / :class:`AllOf` / :class:`Custom` to compose), turn a client
 base into a survival frame with :func:`survival_frame`, and fit :class:`ChurnModel` on it with a
-:class:`Surv` target.
+:class:`Surv` target. Evaluate it with :mod:`b2bclient.churn.metrics` and the plots.
 """
 
 from __future__ import annotations
 
+from b2bclient.churn import metrics
 from b2bclient.churn._definitions import (
     AllOf,
     AnyOf,
@@ -18,6 +19,12 @@ from b2bclient.churn._definitions import (
 )
 from b2bclient.churn._frame import survival_frame
 from b2bclient.churn._model import KINDS, ChurnModel
+from b2bclient.churn._plots import (
+    calibration_table,
+    plot_calibration,
+    plot_hazard_ratios,
+    plot_survival_curves,
+)
 from b2bclient.churn._surv import Surv
 
 __all__ = [
@@ -30,5 +37,10 @@ __all__ = [
     "Custom",
     "Inactivity",
     "Surv",
+    "calibration_table",
+    "metrics",
+    "plot_calibration",
+    "plot_hazard_ratios",
+    "plot_survival_curves",
     "survival_frame",
 ]

@@ -62,7 +62,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         Accelerated failure time models (lifelines). Report time ratios: a ratio of 2 means the
         organisation is expected to stay twice as long.
     ``"gbm"``
-        A gradient-boosting classifier (scikit-learn ``HistGradientBoostingClassifier``) of "churn
+        A gradient-boosting classifier (scikit-learn ``GradientBoostingClassifier``) of "churn
         within `horizon`", with censoring handled by inverse-probability-of-censoring weights.
 
     Parameters
@@ -86,8 +86,8 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
     random_state : int, optional
         Seed of the ``"gbm"`` classifier.
     gbm_params : dict, optional
-        Extra keyword arguments of ``HistGradientBoostingClassifier`` for ``"gbm"``, for example
-        ``{"max_iter": 300, "learning_rate": 0.05}``.
+        Extra keyword arguments of ``GradientBoostingClassifier`` for ``"gbm"``, for example
+        ``{"n_estimators": 300, "learning_rate": 0.05}``.
 
     Attributes
     ----------
@@ -112,7 +112,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
     intercept_, ancillary_ : float
         AFT kinds: the intercept of the log-time location and the shape/scale parameter (Weibull
         rho, log-normal sigma, log-logistic beta).
-    classifier_ : sklearn.ensemble.HistGradientBoostingClassifier
+    classifier_ : sklearn.ensemble.GradientBoostingClassifier
         ``"gbm"``: the fitted classifier of churn within the horizon.
     horizon_ : float
         The horizon in days (``None`` when no horizon was given).
@@ -227,7 +227,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         if self.gbm_params is not None and not isinstance(self.gbm_params, Mapping):
             raise InvalidParameterError(
                 f"The 'gbm_params' parameter of {owner} must be a dict of "
-                f"HistGradientBoostingClassifier arguments such as {{'max_iter': 300}}. Got "
+                f"GradientBoostingClassifier arguments such as {{'n_estimators': 300}}. Got "
                 f"{self.gbm_params!r} instead."
             )
         horizon = None
@@ -257,7 +257,13 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
                 validate_data(self, z, reset=True, skip_check_array=True)
             self._encoding = enc
             return z
-        if not isinstance(X, pd.DataFrame) and not self._encoding[1]:
+        if not isinstance(X, pd.DataFrame):
+            if self._encoding[1]:
+                raise InvalidParameterError(
+                    f"{owner} needs a DataFrame: the model was fitted on a DataFrame with the "
+                    f"categorical columns {list(self._encoding[1])}; pass a DataFrame with the "
+                    f"same columns, not an array."
+                )
             X = check_array(X, dtype=np.float64, ensure_all_finite=False, input_name="X")
         validate_data(self, X, reset=False, skip_check_array=True)
         return encode(X, self._encoding, owner=owner)
@@ -375,7 +381,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         self.fitter_ = fitter
 
     def _fit_gbm(self, z: FloatMatrix, duration: Floats, event: Any, horizon: float) -> None:
-        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.ensemble import GradientBoostingClassifier
         from sklearn.utils._param_validation import InvalidParameterError as SkParamError
 
         ev = np.asarray(event, dtype=bool)
@@ -391,11 +397,11 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         params = dict(self.gbm_params or {})
         params.setdefault("random_state", self.random_state)
         try:
-            clf = HistGradientBoostingClassifier(**params)
+            clf = GradientBoostingClassifier(**params)
         except TypeError as exc:
             raise InvalidParameterError(
                 f"The 'gbm_params' parameter of ChurnModel holds an argument that "
-                f"HistGradientBoostingClassifier does not take: {exc}. Got {self.gbm_params!r}."
+                f"GradientBoostingClassifier does not take: {exc}. Got {self.gbm_params!r}."
             ) from exc
         try:
             clf.fit(z[keep], label, sample_weight=weight)
