@@ -253,9 +253,11 @@ class BetaGeo(TransactionModel):
     Parameters
     ----------
     penalizer : float, default 0.0
-        Weight of an L2 penalty ``penalizer * sum(theta**2)`` on the natural parameters and the
-        covariate coefficients, added to the mean negative log-likelihood (as lifetimes does).
-        A small value such as 0.001 stabilises fits on thin data.
+        Weight of an L2 penalty ``penalizer * (sum(log(theta)**2) + sum(gamma**2))`` on the
+        logarithms of the parameters and on the covariate coefficients, added to the mean
+        negative log-likelihood. A small value such as 0.001 keeps parameters finite and
+        positive on thin data. (lifetimes penalises ``theta**2``, which cannot stop a parameter
+        from collapsing to 0.)
     covariates_on : tuple of str, default ("alpha", "a", "b")
         Which parameters covariates act on, a subset of ``("alpha", "a", "b")``; only used
         when `fit` receives covariates.
@@ -409,8 +411,8 @@ class ModifiedBetaGeo(TransactionModel):
     Parameters
     ----------
     penalizer : float, default 0.0
-        Weight of an L2 penalty on the natural parameters, added to the mean negative
-        log-likelihood.
+        Weight of an L2 penalty on the logarithms of the parameters, added to the mean negative
+        log-likelihood (see :class:`BetaGeo`).
 
     Attributes
     ----------

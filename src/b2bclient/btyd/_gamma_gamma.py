@@ -106,8 +106,8 @@ class GammaGamma(BaseEstimator):  # type: ignore[misc]
     Parameters
     ----------
     penalizer : float, default 0.0
-        Weight of an L2 penalty on the natural parameters, added to the mean negative
-        log-likelihood.
+        Weight of an L2 penalty on the logarithms of the parameters, added to the mean negative
+        log-likelihood (see :class:`BetaGeo`).
 
     Attributes
     ----------

@@ -10,7 +10,6 @@ gradient, and are mapped to the natural parameters by the delta method.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,6 +29,7 @@ LogLikSum = Callable[[Theta, "Rows"], tuple[float, FloatArray]]
 
 _LOG_BOUND = 23.0  # exp(23) ~ 1e10: far beyond any sensible value in any time unit
 _Z95 = 1.959963984540054
+_MAX_LOG_SE = 10.0  # a log-parameter known only to within a factor exp(+-20) is not estimated
 
 
 class Rows:
@@ -229,11 +229,10 @@ def _objective(
                 value = -float(np.einsum("i,i->", rows.weights, ll)) / n_total
                 grad = -design.chain(grad_rows, rows.weights, rows.covariates) / n_total
             if penalizer > 0:
-                nat = design.natural(v)
-                value += penalizer * float(nat @ nat)
-                dnat = 2.0 * penalizer * nat
-                dnat[: design.n_base] *= nat[: design.n_base]
-                grad = grad + dnat
+                # On the log scale the penalty pulls a parameter back from 0 as well as from
+                # infinity, which is where unidentified BTYD parameters run off to.
+                value += penalizer * float(np.einsum("i,i->", v, v))
+                grad = grad + 2.0 * penalizer * v
         if not np.isfinite(value) or not np.all(np.isfinite(grad)):
             return np.inf, np.zeros_like(v)
         return value, grad
@@ -280,7 +279,8 @@ def fit_mle(
     starts : sequence of numpy.ndarray
         Starting log-parameters; each is tried in turn until one converges.
     penalizer : float
-        Weight of the L2 penalty on the natural parameters and the covariate coefficients.
+        Weight of the L2 penalty on the log-parameters and the covariate coefficients, added to
+        the mean negative log-likelihood.
     owner : str
         Model name, for error messages.
     loglik_sum : callable, optional
@@ -348,20 +348,38 @@ def fit_mle(
             ll_rows, _ = loglik(theta, rows, False)
             log_likelihood = float(rows.weights @ ll_rows)
     hess = _hessian(fun, v) * n_total
-    try:
-        covariance = np.asarray(np.linalg.inv(hess), dtype=np.float64)
-        if not np.all(np.isfinite(covariance)) or np.any(np.diag(covariance) <= 0):
-            raise np.linalg.LinAlgError
-    except np.linalg.LinAlgError:
-        warnings.warn(
-            f"The Hessian of {owner}'s likelihood is singular at the optimum, so standard "
-            f"errors are undefined (NaN). Parameters may be unidentified: drop constant or "
-            f"collinear covariates, or set a small penalizer.",
-            RuntimeWarning,
-            stacklevel=3,
+    covariance = _invert(hess)
+    if covariance is None:
+        raise ConvergenceError(
+            f"{owner} did not converge to a proper maximum: the likelihood is flat in some "
+            f"direction at the optimum (singular Hessian), so the parameters are not identified, "
+            f"for example because the data show no sign of dropout or covariates are collinear. "
+            f"Set a small penalty such as penalizer=0.001, or drop collinear covariates."
         )
-        covariance = np.full((n_coef, n_coef), np.nan)
+    log_se = np.sqrt(np.diag(covariance))[: design.n_base]
+    loose = [names[i] for i in np.flatnonzero(log_se > _MAX_LOG_SE)]
+    if loose:
+        raise ConvergenceError(
+            f"{owner} did not converge to a proper maximum: parameter(s) {loose} are not "
+            f"identified by the data (their 95% interval spans more than 30 orders of "
+            f"magnitude), for example because the data show no sign of dropout. Set a small "
+            f"penalty such as penalizer=0.001, or use a longer observation window."
+        )
     return FitResult(v, log_likelihood, covariance)
+
+
+def _invert(hess: FloatArray) -> FloatArray | None:
+    """Return the inverse of a positive definite Hessian, or None if it is not one."""
+    if not np.all(np.isfinite(hess)):
+        return None
+    try:
+        np.linalg.cholesky(hess)
+        covariance = np.asarray(np.linalg.inv(hess), dtype=np.float64)
+    except np.linalg.LinAlgError:
+        return None
+    if not np.all(np.isfinite(covariance)) or np.any(np.diag(covariance) <= 0):
+        return None
+    return covariance
 
 
 def fitted_state(design: Design, result: FitResult) -> dict[str, Any]:
