@@ -505,3 +505,13 @@ def test_difficulty_moves_every_signal() -> None:
         partners.append(partner_auc(base, truth))
     for values in (concordance, bayes_ari, partners):
         assert values[0] > values[1] > values[2], values
+
+
+def test_covariates_match_the_feature_extractors(base: ClientBase, truth: SyntheticTruth) -> None:
+    from b2bclient.features import build_features
+
+    features = build_features(base, truth.landmark)
+    columns = list(truth.hazard_coefficients.index)
+    pd.testing.assert_frame_equal(
+        features.loc[truth.covariates.index, columns], truth.covariates, check_names=False
+    )
