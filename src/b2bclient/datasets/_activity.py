@@ -129,7 +129,6 @@ def project_specs(rng: np.random.Generator, orgs: Columns, *, end: int, cal: Cal
         "value": np.round(value, -2),
         "site": site.astype(np.int64),
         "scope": rng.integers(8, size=m).astype(np.int64),
-        "joint": np.zeros(m, dtype=bool),
     }
 
 
@@ -250,6 +249,7 @@ def project_interactions(
     parts: list[Columns] = []
     for s, (lam, weights, portal_kind) in enumerate(plan):
         ok, lo, hi = _stage_window(projects, s, end=end)
+        # A yearly rate that yields about `lam` touches over the observed part of the stage.
         rate = np.where(ok, lam * 365.25 / np.maximum((hi - lo) / DAY, 1.0), 0.0)
         owner, t = _spread(rng, rate, lo, np.where(ok, hi, lo), cal)
         k = owner.shape[0]

@@ -123,7 +123,7 @@ def make_organisations(
     if children.shape[0]:
         parent[grand] = children[rng.integers(children.shape[0], size=grand.shape[0])]
     is_head = np.zeros(n, dtype=bool)
-    is_head[heads] = True
+    is_head[heads] = np.isin(heads, parent[children])  # a head without members is no holding
     for level in (children, grand):
         created[level] = np.maximum(created[level], created[parent[level]])
         prefix[level] = prefix[parent[level]]
@@ -214,7 +214,7 @@ def make_contacts(rng: np.random.Generator, orgs: Columns, *, end: int) -> Colum
     }
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class Catalogue:
     """The product catalogue: goods by category and services by service category."""
 

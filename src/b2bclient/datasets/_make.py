@@ -6,6 +6,7 @@ import numbers
 from typing import Any, Literal, overload
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from b2bclient._exceptions import InvalidParameterError
@@ -39,9 +40,14 @@ from b2bclient.datasets._churn import (
     draw_churn,
     weibull_scale,
 )
-from b2bclient.datasets._firms import make_catalogue, make_contacts, make_organisations
+from b2bclient.datasets._firms import Columns, make_catalogue, make_contacts, make_organisations
 from b2bclient.datasets._frames import build_frames
-from b2bclient.datasets._partners import joint_meetings, make_relationships, plan_partners
+from b2bclient.datasets._partners import (
+    PartnerPlan,
+    joint_meetings,
+    make_relationships,
+    plan_partners,
+)
 from b2bclient.datasets._segments import SEGMENTS, TRAITS, segment_parameters
 from b2bclient.datasets._truth import SyntheticTruth
 
@@ -228,12 +234,12 @@ def make_client_base(
 
 
 def _truth(
-    orgs: dict[str, Any],
-    org_ids: Any,
-    plan: Any,
-    churn: Any,
-    alive: Any,
-    x: Any,
+    orgs: Columns,
+    org_ids: npt.NDArray[np.object_],
+    plan: PartnerPlan,
+    churn: npt.NDArray[np.int64],
+    alive: npt.NDArray[np.bool_],
+    x: npt.NDArray[np.float64],
     landmark: int,
     difficulty: float,
 ) -> SyntheticTruth:

@@ -169,7 +169,6 @@ def plan_partners(
         "value": np.round(np.concatenate([0.4 * value, value]), -2),
         "site": np.concatenate([site_s, site_b]).astype(np.int64),
         "scope": rng.integers(8, size=2 * kp).astype(np.int64),
-        "joint": np.ones(2 * kp, dtype=bool),
     }
     # Meetings only for true episodes that have joint projects.
     true_with = is_true[idx]
