@@ -16,8 +16,8 @@ Examples
 >>> sample = btyd.simulate_summary(btyd.BetaGeo, T=52.0, n_customers=2000,
 ...     params={"r": 0.5, "alpha": 5.0, "a": 1.0, "b": 4.0}, random_state=0)
 >>> bg = btyd.BetaGeo().fit(sample)
->>> bg.p_alive(sample).between(0, 1).all()
-np.True_
+>>> bool(bg.p_alive(sample).between(0, 1).all())
+True
 """
 
 from b2bclient.btyd._beta_geo import BetaGeo, ModifiedBetaGeo
