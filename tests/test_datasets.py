@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lifelines import CoxPHFitter
 from lifelines.utils import concordance_index
 from sklearn.linear_model import LogisticRegression
@@ -515,3 +517,40 @@ def test_covariates_match_the_feature_extractors(base: ClientBase, truth: Synthe
     pd.testing.assert_frame_equal(
         features.loc[truth.covariates.index, columns], truth.covariates, check_names=False
     )
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(1, 60),
+    seed=st.integers(0, 2**32 - 1),
+    difficulty=st.floats(0.0, 1.0),
+    span_days=st.integers(180, 1500),
+    landmark_share=st.floats(0.02, 0.98),
+)
+def test_invariants_hold_for_any_small_base(
+    n: int, seed: int, difficulty: float, span_days: int, landmark_share: float
+) -> None:
+    start = pd.Timestamp("2021-03-01")
+    end = start + pd.Timedelta(days=span_days)
+    landmark = (start + landmark_share * (end - start)).floor("s")
+    base, truth = make_client_base(
+        n,
+        start=start,
+        end=end,
+        landmark=landmark,
+        seed=seed,
+        difficulty=difficulty,
+        return_truth=True,
+    )
+    assert len(base.organisations) == n
+    for name, table in base.tables.items():
+        for column in table.columns:
+            if column != "ends_at" and pd.api.types.is_datetime64_dtype(table[column]):
+                assert (table[column].dropna() < end).all(), (name, column)
+    churned = truth.churned_at.dropna()
+    inter = base.interactions
+    assert not (inter["occurred_at"] >= inter["organisation_id"].map(churned)).any()
+    deals = base.deals
+    assert not (deals["created_at"] >= deals["organisation_id"].map(churned)).any()
+    expected = recompute_covariates(base, landmark).loc[truth.covariates.index]
+    pd.testing.assert_frame_equal(truth.covariates, expected, check_names=False)

@@ -336,7 +336,7 @@ def make_deals(
     # Goods lines: the value is split over the lines with gamma weights.
     n_goods = np.where(specs["goods"], 1 + rng.poisson(0.55, m) + specs["extra_lines"], 0)
     g_deal = np.repeat(np.arange(m), n_goods)
-    g_first = np.concatenate([[0], np.cumsum(n_goods)[:-1]])
+    g_first = np.cumsum(n_goods) - n_goods
     g_rank = np.arange(g_deal.shape[0]) - np.repeat(g_first, n_goods)
     weight = rng.gamma(2.0, size=g_deal.shape[0])
     share = weight / np.bincount(g_deal, weights=weight, minlength=m)[g_deal]
@@ -389,7 +389,7 @@ def make_deals(
     order = np.argsort(line_deal, kind="stable")
     line_deal = line_deal[order]
     counts = np.bincount(line_deal, minlength=m)
-    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    first = np.cumsum(counts) - counts
     line_no = np.arange(line_deal.shape[0]) - first[line_deal] + 1
     lines = {
         "deal": line_deal,
@@ -526,7 +526,7 @@ def assign_contacts(
     """
     org = interactions["org"]
     count = contacts["count"]
-    first = np.concatenate([[0], np.cumsum(count)[:-1]])
+    first = np.cumsum(count) - count
     k = np.floor(rng.random(org.shape[0]) * count[org]).astype(np.int64)
     idx = first[org] + k
     idx = np.where(contacts["created"][idx] <= interactions["t"], idx, first[org])

@@ -178,7 +178,7 @@ def make_contacts(rng: np.random.Generator, orgs: Columns, *, end: int) -> Colum
     log_emp = np.log1p(orgs["employees"].astype(np.float64))
     count = np.clip(1 + rng.poisson(np.clip(0.6 * (log_emp - 1.5), 0.1, None)), 1, 8)
     org = np.repeat(np.arange(n), count)
-    first = np.concatenate([[0], np.cumsum(count)[:-1]])
+    first = np.cumsum(count) - count
     rank = np.arange(org.shape[0]) - np.repeat(first, count)
     m = org.shape[0]
     role = pick(rng, np.array([0.30, 0.25, 0.15, 0.0, 0.20, 0.10]), m).astype(np.int64)

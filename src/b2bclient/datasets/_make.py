@@ -133,11 +133,11 @@ def make_client_base(
     n_organisations : int, default 2000
         Number of organisations.
     start, end : str or timestamp-like, default "2020-01-01", "2025-01-01"
-        The span; no event happens at or after `end`. (A contract's scheduled ``ends_at`` may lie
-        beyond it.)
+        The span, at least 180 days; no event happens at or after `end`. (A contract's scheduled
+        ``ends_at`` may lie beyond it.)
     landmark : str or timestamp-like, optional
-        When the churn covariates are taken; by default 60% of the way from `start` to `end`,
-        rounded to a day.
+        When the churn covariates are taken, strictly between `start` and `end`; by default 60%
+        of the way from `start` to `end`, rounded to a day.
     seed : int, default 0
         Seed of the random generator; the same seed gives identical tables.
     difficulty : float, default 0.5
@@ -324,20 +324,19 @@ def _check_parameters(
         )
     t0 = to_timestamp(start, name="start", owner=_OWNER).floor("s")
     t1 = to_timestamp(end, name="end", owner=_OWNER).floor("s")
-    if t1 - t0 < pd.Timedelta(days=365 * 2):
+    if t1 - t0 < pd.Timedelta(days=180):
         raise InvalidParameterError(
-            f"The 'end' parameter of {_OWNER} must lie at least two years after 'start' "
-            f"({t0}), so that churn and projects can unfold. Got {end!r} instead."
+            f"The 'end' parameter of {_OWNER} must lie at least 180 days after 'start' "
+            f"({t0}), so that purchases, projects and churn can unfold. Got {end!r} instead."
         )
     if landmark is None:
         tl = (t0 + 0.6 * (t1 - t0)).round("D")
     else:
         tl = to_timestamp(landmark, name="landmark", owner=_OWNER).floor("s")
-    if not (t0 + pd.Timedelta(days=365) <= tl <= t1 - pd.Timedelta(days=90)):
+    if not t0 < tl < t1:
         raise InvalidParameterError(
-            f"The 'landmark' parameter of {_OWNER} must lie between one year after 'start' "
-            f"({t0}) and 90 days before 'end' ({t1}), so that the 365-day covariates and the "
-            f"churn after it are observable. Got {landmark!r} instead."
+            f"The 'landmark' parameter of {_OWNER} must lie strictly between 'start' ({t0}) and "
+            f"'end' ({t1}). Got {landmark!r} instead."
         )
     ns = (int(t0.value), int(t1.value), int(tl.value))
     return int(n_organisations), ns[0], ns[1], ns[2], float(difficulty), int(seed)

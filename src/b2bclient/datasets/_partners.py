@@ -88,7 +88,7 @@ def _draw_pairs(
         # Same-region buyer: index into the buyers sorted by region.
         b_sorted = b_idx[np.argsort(region[b_idx], kind="stable")]
         counts = np.bincount(region[b_idx], minlength=8)
-        first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        first = np.cumsum(counts) - counts
         r = region[s]
         local = first[r] + np.floor(rng.random(m) * counts[r]).astype(np.int64)
         b_local = b_sorted[np.minimum(local, b_sorted.shape[0] - 1)]
