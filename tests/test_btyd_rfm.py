@@ -111,7 +111,7 @@ def test_calibration_holdout_matches_lifetimes(lifetimes_utils: Any) -> None:
     )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
 @given(
     offsets=st.lists(st.integers(0, 400 * 24), min_size=1, max_size=40),
     owners=st.lists(st.integers(0, 4), min_size=40, max_size=40),
