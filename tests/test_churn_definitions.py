@@ -303,6 +303,11 @@ def test_survival_frame_rejects_bad_arguments(kwargs: dict[str, object], match: 
         survival_frame(small_base(), day(400), definition, **args)  # type: ignore[arg-type]
 
 
+def test_survival_frame_needs_a_client_base() -> None:
+    with pytest.raises(InvalidParameterError, match="must be a ClientBase"):
+        survival_frame({"deals": deals([])}, day(400), Inactivity(), landmarks=[day(10)])  # type: ignore[arg-type]
+
+
 def test_survival_frame_requires_as_of() -> None:
     with pytest.raises(InvalidParameterError, match="never defaults to now"):
         survival_frame(small_base(), None, Inactivity(), landmarks=[day(10)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import matplotlib
@@ -95,6 +96,14 @@ def test_hazard_ratio_forest_plot() -> None:
         plot_hazard_ratios(gbm)
     with pytest.raises(InvalidParameterError, match="fitted ChurnModel"):
         plot_hazard_ratios("model")  # type: ignore[arg-type]
+
+
+def test_importing_churn_does_not_import_matplotlib() -> None:
+    code = "import sys, b2bclient.churn; print('matplotlib' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "False"
 
 
 def test_missing_matplotlib_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -115,6 +115,12 @@ def survival_frame(
             f"The 'definition' parameter of {owner} must be a churn definition such as "
             f"Inactivity('180D'), ContractEnd('90D') or Custom(func). Got {definition!r} instead."
         )
+    if not callable(getattr(base, "as_of", None)) or not hasattr(base, "tables"):
+        raise InvalidParameterError(
+            f"The 'base' parameter of {owner} must be a ClientBase, for example "
+            f"ClientBase.from_frames(organisations, deals=deals). Got {type(base).__name__} "
+            f"instead."
+        )
     marks = _landmarks(landmarks, end)
     window = None if horizon is None else to_duration(horizon, name="horizon", owner=owner)
     cut = base.as_of(end)
