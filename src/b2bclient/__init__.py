@@ -23,6 +23,25 @@ from b2bclient.persist import load, save
 
 __version__ = "0.1.0.dev0"
 
+# Subpackages that pull in heavy dependencies (lifelines, scikit-learn) load on first use, so
+# ``import b2bclient`` stays fast: ``bc.churn.ChurnModel`` works without importing them first.
+_LAZY = ("btyd", "churn", "datasets", "features", "persist", "testing")
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f"b2bclient.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'b2bclient' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "B2BClientError",
     "ClientBase",
@@ -36,7 +55,13 @@ __all__ = [
     "RegistryError",
     "UnknownIdError",
     "__version__",
+    "btyd",
+    "churn",
+    "datasets",
+    "features",
     "load",
     "model",
+    "persist",
     "save",
+    "testing",
 ]
