@@ -45,7 +45,7 @@ _DAY = pd.Timedelta(days=1)
 
 @runtime_checkable
 class ChurnDefinition(Protocol):
-    """What churn means: the protocol every churn definition implements.
+    """Define what churn means: the protocol every churn definition implements.
 
     ``outcomes(tables, as_of, landmarks)`` returns one row per organisation at risk at each
     landmark with the columns ``organisation_id``, ``landmark``, ``duration`` (float days from
@@ -138,7 +138,7 @@ def _custom_horizon(value: Any) -> pd.Timedelta:
 
 @attrs.frozen
 class Inactivity(_Label):
-    """Churn of non-contractual buyers: no activity for `gap` after the last one.
+    """Declare non-contractual buyers churned after `gap` without activity.
 
     An organisation churns at its last activity when nothing follows within `gap`; the churn is
     *dated* ``last activity + gap``, when it becomes declarable. It is observed only when that
@@ -192,6 +192,14 @@ class Inactivity(_Label):
         -------
         pandas.DataFrame
             Sorted by organisation and time.
+
+        Examples
+        --------
+        >>> deals = pd.DataFrame({"organisation_id": ["A", "A"], "status": ["won", "lost"],
+        ...     "closed_at": pd.to_datetime(["2023-01-01", "2023-02-01"])})
+        >>> Inactivity().activity({"deals": deals}, pd.Timestamp("2024-01-01"))
+          organisation_id       time
+        0               A 2023-01-01
         """
         parts = []
         deals = tables.get("deals")
@@ -244,6 +252,14 @@ class Inactivity(_Label):
         pandas.DataFrame
             Columns ``organisation_id``, ``start`` (first activity of the spell), ``stop`` (churn
             date, or `as_of` when censored) and ``event``.
+
+        Examples
+        --------
+        >>> deals = pd.DataFrame({"organisation_id": ["A"], "status": ["won"],
+        ...     "closed_at": pd.to_datetime(["2023-12-01"])})
+        >>> Inactivity("90D").spells({"deals": deals}, pd.Timestamp("2024-01-01"))
+          organisation_id      start       stop  event
+        0               A 2023-12-01 2024-01-01  False
         """
         as_of = to_timestamp(as_of, owner="Inactivity.spells")
         act = self.activity(tables, as_of)
@@ -289,13 +305,22 @@ class Inactivity(_Label):
         -------
         pandas.DataFrame
             Columns ``organisation_id``, ``landmark``, ``duration`` (days) and ``event``.
+
+        Examples
+        --------
+        >>> deals = pd.DataFrame({"organisation_id": ["A"], "status": ["won"],
+        ...     "closed_at": pd.to_datetime(["2023-06-01"])})
+        >>> Inactivity("90D").outcomes({"deals": deals}, pd.Timestamp("2024-01-01"),
+        ...                            pd.DatetimeIndex(["2023-07-01"]))
+          organisation_id   landmark  duration  event
+        0               A 2023-07-01      60.0   True
         """
         return outcomes_from_spells(self.spells(tables, as_of), landmarks)
 
 
 @attrs.frozen
 class ContractEnd(_Label):
-    """Churn of contractual clients: a contract ends or is cancelled and none follows in `grace`.
+    """Declare contractual clients churned when a contract ends and none follows within `grace`.
 
     Contracts of an organisation that overlap, or follow each other within `grace`, form one
     spell from the start of the first to the end of the last (``ends_at``, or ``cancelled_at``
@@ -340,6 +365,15 @@ class ContractEnd(_Label):
         -------
         pandas.DataFrame
             Columns ``organisation_id``, ``start``, ``stop`` and ``event``.
+
+        Examples
+        --------
+        >>> contracts = pd.DataFrame({"organisation_id": ["A"],
+        ...     "started_at": pd.to_datetime(["2023-01-01"]),
+        ...     "ends_at": pd.to_datetime(["2025-01-01"]), "cancelled_at": [pd.NaT]})
+        >>> ContractEnd().spells({"contracts": contracts}, pd.Timestamp("2024-01-01"))
+          organisation_id      start       stop  event
+        0               A 2023-01-01 2024-01-01  False
         """
         as_of = to_timestamp(as_of, owner="ContractEnd.spells")
         c = tables.get("contracts")
@@ -400,6 +434,16 @@ class ContractEnd(_Label):
         -------
         pandas.DataFrame
             Columns ``organisation_id``, ``landmark``, ``duration`` (days) and ``event``.
+
+        Examples
+        --------
+        >>> contracts = pd.DataFrame({"organisation_id": ["A"],
+        ...     "started_at": pd.to_datetime(["2023-01-01"]),
+        ...     "ends_at": pd.to_datetime(["2023-12-31"]), "cancelled_at": [pd.NaT]})
+        >>> ContractEnd("30D").outcomes({"contracts": contracts}, pd.Timestamp("2024-06-01"),
+        ...                             pd.DatetimeIndex(["2023-12-01"]))
+          organisation_id   landmark  duration  event
+        0               A 2023-12-01      60.0   True
         """
         return outcomes_from_spells(self.spells(tables, as_of), landmarks)
 
@@ -457,7 +501,7 @@ def _check_spells(frame: Any, as_of: pd.Timestamp, owner: str) -> pd.DataFrame:
 
 @attrs.frozen
 class Custom(_Label):
-    """A churn definition given by a function that returns client spells.
+    """Define churn by a function that returns client spells.
 
     The function receives the tables, already cut at ``as_of`` (only rows strictly before it),
     and ``as_of``; it returns one row per spell with the columns ``organisation_id``, ``start``
@@ -515,6 +559,14 @@ class Custom(_Label):
         ------
         InvalidParameterError
             If the function returns malformed or overlapping spells.
+
+        Examples
+        --------
+        >>> def open_spell(tables, as_of):
+        ...     return pd.DataFrame({"organisation_id": ["A"], "start": ["2023-01-01"],
+        ...                          "stop": [as_of], "event": [False]})
+        >>> Custom(open_spell).spells({}, pd.Timestamp("2024-01-01"))["start"].dtype
+        dtype('<M8[ns]')
         """
         as_of = to_timestamp(as_of, owner=f"Custom({self.name!r}).spells")
         return _check_spells(self.func(tables, as_of), as_of, f"Custom({self.name!r})")
@@ -537,6 +589,15 @@ class Custom(_Label):
         -------
         pandas.DataFrame
             Columns ``organisation_id``, ``landmark``, ``duration`` (days) and ``event``.
+
+        Examples
+        --------
+        >>> def always(tables, as_of):
+        ...     return pd.DataFrame({"organisation_id": ["A"], "start": [pd.Timestamp("2023-01-01")],
+        ...                          "stop": [as_of], "event": [False]})
+        >>> Custom(always).outcomes({}, pd.Timestamp("2024-01-01"), pd.DatetimeIndex(["2023-12-01"]))
+          organisation_id   landmark  duration  event
+        0               A 2023-12-01      31.0  False
         """
         return outcomes_from_spells(self.spells(tables, as_of), landmarks)
 
@@ -569,7 +630,7 @@ def _stacked(
 
 @attrs.frozen(init=False)
 class AnyOf(_Label):
-    """Churn under any of several definitions: whichever is declared first.
+    """Declare churn under any of several definitions, whichever comes first.
 
     An organisation is at risk at a landmark when it is at risk under at least one definition;
     its duration is the shortest of theirs, an event when the shortest is an event.
@@ -613,6 +674,15 @@ class AnyOf(_Label):
         -------
         pandas.DataFrame
             Columns ``organisation_id``, ``landmark``, ``duration`` (days) and ``event``.
+
+        Examples
+        --------
+        >>> tables = {"deals": pd.DataFrame({"organisation_id": ["A"], "status": ["won"],
+        ...     "closed_at": pd.to_datetime(["2023-06-01"])})}
+        >>> AnyOf(Inactivity("90D"), Inactivity("30D")).outcomes(
+        ...     tables, pd.Timestamp("2024-01-01"), pd.DatetimeIndex(["2023-06-15"]))
+          organisation_id   landmark  duration  event
+        0               A 2023-06-15      16.0   True
         """
         stacked = _stacked(self.definitions, tables, as_of, landmarks)
         # Among ties an observed churn wins over censoring.
@@ -627,7 +697,7 @@ class AnyOf(_Label):
 
 @attrs.frozen(init=False)
 class AllOf(_Label):
-    """Churn once every definition has declared it.
+    """Declare churn once every one of several definitions has declared it.
 
     An organisation is at risk at a landmark when it is at risk under at least one definition;
     a definition under which it is not at risk counts as already churned (for example
@@ -674,6 +744,15 @@ class AllOf(_Label):
         -------
         pandas.DataFrame
             Columns ``organisation_id``, ``landmark``, ``duration`` (days) and ``event``.
+
+        Examples
+        --------
+        >>> tables = {"deals": pd.DataFrame({"organisation_id": ["A"], "status": ["won"],
+        ...     "closed_at": pd.to_datetime(["2023-06-01"])})}
+        >>> AllOf(Inactivity("90D"), Inactivity("30D")).outcomes(
+        ...     tables, pd.Timestamp("2024-01-01"), pd.DatetimeIndex(["2023-06-15"]))
+          organisation_id   landmark  duration  event
+        0               A 2023-06-15      76.0   True
         """
         stacked = _stacked(self.definitions, tables, as_of, landmarks)
         grouped = stacked.groupby(["organisation_id", "landmark"], sort=False)
