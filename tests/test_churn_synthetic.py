@@ -18,11 +18,13 @@ from b2bclient.datasets import make_client_base
 from b2bclient.features import build_features
 
 N_ORGANISATIONS = 6_000
-END = pd.Timestamp("2025-01-01")  # make_client_base's default end of the data
+END = pd.Timestamp("2025-01-01")  # end of the generated data: censoring time
 
 
 def planted_problem(seed: int) -> tuple[pd.DataFrame, np.ndarray, pd.Series]:
-    base, truth = make_client_base(n_organisations=N_ORGANISATIONS, seed=seed, return_truth=True)
+    base, truth = make_client_base(
+        n_organisations=N_ORGANISATIONS, end=END, seed=seed, return_truth=True
+    )
     beta = truth.hazard_coefficients
     features = build_features(base, as_of=truth.landmark)
     X = features.loc[truth.covariates.index, list(beta.index)]
@@ -77,7 +79,7 @@ def test_cox_ranks_almost_as_well_as_the_true_hazard(fits: list[dict[str, object
 
 
 def test_survival_frame_pipeline_on_synthetic_data() -> None:
-    base = make_client_base(n_organisations=800, seed=5)
+    base = make_client_base(n_organisations=800, end=END, seed=5)
     frame = survival_frame(
         base,
         END,
