@@ -317,3 +317,9 @@ def test_lifelines_warnings_do_not_leak() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ChurnModel().fit(X, Y)
+
+
+def test_internal_column_names_are_refused() -> None:
+    clash = X[["tickets"]].rename(columns={"tickets": "__b2b_duration__"})
+    with pytest.raises(InvalidParameterError, match="uses internally"):
+        ChurnModel().fit(clash, Y)

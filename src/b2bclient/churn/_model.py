@@ -339,6 +339,12 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
                 f"they carry no information and make the fit singular. Drop them (for example "
                 f"with sklearn.feature_selection.VarianceThreshold)."
             )
+        reserved = sorted({_DURATION_COL, _EVENT_COL} & set(names))
+        if reserved:
+            raise InvalidParameterError(
+                f"X passed to ChurnModel.fit has the column(s) {reserved}, whose names ChurnModel "
+                f"uses internally; rename them."
+            )
         import lifelines
 
         frame = pd.DataFrame(z, columns=names, copy=False)
