@@ -193,7 +193,7 @@ def _future_rows(draw: st.DrawFn, t: pd.Timestamp) -> dict[str, pd.DataFrame]:
     return raw
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), t=_times)
 def test_rows_at_or_after_t_never_change_the_view(data, t):
     t = pd.Timestamp(t).floor("s")

@@ -222,7 +222,6 @@ def _parse_text(values: pd.Series, *, utc: bool) -> np.ndarray:
             ),
             index=values.index,
         )
-        return parsed.to_numpy(dtype="datetime64[ns]")
     return _naive(parsed)
 
 
@@ -243,7 +242,8 @@ def _parse_one(value: Any) -> np.datetime64:
         return np.datetime64("NaT", "ns")
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.as_unit("ns").to_datetime64()
+    out: np.datetime64 = ts.as_unit("ns").to_datetime64()
+    return out
 
 
 def _as_float(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
