@@ -6,7 +6,7 @@ nearest builtin, so ``except ValueError`` keeps working for callers that do not 
     B2BClientError (Exception)
     ├── InvalidTablesError (ValueError)      tables that fail validation; ``.problems`` says where
     ├── InvalidParameterError (ValueError)   a parameter outside its domain
-    ├── NotFittedError (ValueError, AttributeError)  a model used before ``fit``
+    ├── NotFittedError (sklearn's NotFittedError: ValueError, AttributeError)  used before ``fit``
     ├── ConvergenceError (RuntimeError)      an optimiser or fitter did not converge
     ├── FormatError (ValueError)             a saved file that is foreign, tampered or of another version
     ├── RegistryError (KeyError)             unknown or duplicate extractor, broken plug-in
@@ -18,6 +18,8 @@ nearest builtin, so ``except ValueError`` keeps working for callers that do not 
 from __future__ import annotations
 
 from typing import Any
+
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 __all__ = [
     "B2BClientError",
@@ -61,11 +63,11 @@ class InvalidParameterError(B2BClientError, ValueError):
     """A parameter outside its domain; the message gives the accepted values."""
 
 
-class NotFittedError(B2BClientError, ValueError, AttributeError):
+class NotFittedError(B2BClientError, _SklearnNotFittedError):  # type: ignore[misc]
     """A model was used before ``fit`` was called.
 
-    Also a subclass of :class:`sklearn.exceptions.NotFittedError`'s bases, so scikit-learn's
-    ``check_is_fitted`` conventions hold.
+    Also a :class:`sklearn.exceptions.NotFittedError` (itself a ``ValueError`` and an
+    ``AttributeError``), so scikit-learn's tools and common checks recognise it.
     """
 
 

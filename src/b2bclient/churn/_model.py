@@ -46,11 +46,6 @@ _LN2 = math.log(2.0)
 Floats = npt.NDArray[np.float64]
 
 
-class _NotFitted(NotFittedError, SklearnNotFittedError):  # type: ignore[misc]
-    # b2bclient's NotFittedError that scikit-learn's tools (and common checks) also recognise.
-    pass
-
-
 class ChurnModel(BaseEstimator):  # type: ignore[misc]
     """Predict when organisations churn, with censoring handled, as a scikit-learn estimator.
 
@@ -272,7 +267,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         try:
             check_is_fitted(self, "max_duration_")
         except SklearnNotFittedError as exc:
-            raise _NotFitted(
+            raise NotFittedError(
                 f"This ChurnModel(kind={self.kind!r}) is not fitted yet. Call fit(X, y) first."
             ) from exc
 
