@@ -114,7 +114,7 @@ def _rollup(
     frame: pd.DataFrame, ctx: FeatureTables, extractors: Sequence[Extractor]
 ) -> pd.DataFrame:
     top, _, _ = hierarchy(ctx)
-    groups = np.unique(top)
+    groups = np.flatnonzero(np.bincount(top, minlength=ctx.n_orgs))
     rules: dict[str, str] = {}
     categorical: set[str] = set()
     for e in extractors:

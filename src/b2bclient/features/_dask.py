@@ -180,7 +180,7 @@ def compute_dask(
     """
     dask = _import_dask()
     n = npartitions if npartitions is not None else _default_partitions(client)
-    n_holdings = len(np.unique(hierarchy(ctx)[0])) if ctx.n_orgs else 0
+    n_holdings = int(np.count_nonzero(np.bincount(hierarchy(ctx)[0], minlength=ctx.n_orgs)))
     n = max(1, min(n, max(n_holdings, 1)))
     local = [e for e in extractors if e.tags().scope == "organisation"]
     remote_global = [e for e in extractors if e.tags().scope != "organisation"]

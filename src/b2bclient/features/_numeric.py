@@ -21,6 +21,8 @@ __all__ = [
     "ratio",
     "symmetric_change",
     "total",
+    "unique_inverse",
+    "unique_sorted",
 ]
 
 _INT_MAX = np.iinfo(np.int64).max
@@ -127,8 +129,49 @@ def n_distinct(
     if not len(c):
         return np.zeros(n)
     width = int(k.max()) + 1
-    pairs = np.unique(c * width + k)
+    pairs = unique_sorted(c * width + k)
     return np.bincount(pairs // width, minlength=n).astype(np.float64)
+
+
+def unique_sorted(values: np.ndarray) -> np.ndarray:
+    """Return the sorted distinct values of an integer array.
+
+    Sorting and comparing neighbours is several times faster than :func:`numpy.unique` on
+    millions of int64 keys.
+
+    Examples
+    --------
+    >>> unique_sorted(np.array([3, 1, 3, 2])).tolist()
+    [1, 2, 3]
+    """
+    s = np.sort(values)
+    if not len(s):
+        return s
+    keep = np.empty(len(s), dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
+def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the sorted distinct values of an integer array and each element's position in them.
+
+    Examples
+    --------
+    >>> keys, inverse = unique_inverse(np.array([30, 10, 30]))
+    >>> keys.tolist(), inverse.tolist()
+    ([10, 30], [1, 0, 1])
+    """
+    order = np.argsort(values)
+    s = values[order]
+    if not len(s):
+        return s, np.empty(0, dtype=np.intp)
+    start = np.empty(len(s), dtype=bool)
+    start[0] = True
+    np.not_equal(s[1:], s[:-1], out=start[1:])
+    inverse = np.empty(len(s), dtype=np.intp)
+    inverse[order] = np.cumsum(start) - 1
+    return s[start], inverse
 
 
 def ratio(numerator: np.ndarray, denominator: np.ndarray, empty: float) -> np.ndarray:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import attrs
 import numpy as np
+import pandas as pd
 
 from b2bclient.base._schema import CHANNELS
 from b2bclient.features._context import FeatureTables
@@ -30,7 +31,6 @@ __all__ = ["Engagement"]
 
 _PORTAL = CHANNELS.index("portal")
 _WEB = CHANNELS.index("web")
-_SUPPORT = CHANNELS.index("support")
 
 
 def _channel_feature(channel: str) -> str:
@@ -142,8 +142,17 @@ class Engagement(SpecExtractor):
         t = ctx.times("interactions", "occurred_at")
         channel = ctx.enum_codes("interactions", "channel", CHANNELS)
         known = (codes >= 0) & (t < now) & (channel >= 0)
-        login = (ctx["interactions"]["kind"] == "login").to_numpy(dtype=bool, na_value=False)
-        contact = ctx.positions("interactions", "contact_id", "contacts")
+        # Kinds and contacts matter only inside the windows: look them up for those rows only.
+        rows = np.flatnonzero(known & (t >= now - max(window_ns(w) for w in self.windows)))
+        interactions = ctx["interactions"]
+        portal_rows = rows[channel[rows] == _PORTAL]
+        login = np.zeros(len(codes), dtype=bool)
+        login[portal_rows] = interactions["kind"].to_numpy(dtype=object)[portal_rows] == "login"
+        contact = np.full(len(codes), -1, dtype=np.intp)
+        if len(rows):
+            index = pd.Index(ctx["contacts"]["contact_id"].to_numpy(dtype=object))
+            wanted = interactions["contact_id"].to_numpy(dtype=object)[rows]
+            contact[rows] = index.get_indexer(wanted)
         contact_org = ctx.codes("contacts")
         decision = ctx["contacts"]["is_decision_maker"].to_numpy(dtype=bool, na_value=False)
         is_decision = np.zeros(len(contact), dtype=bool)

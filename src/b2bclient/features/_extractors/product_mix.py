@@ -9,7 +9,7 @@ import attrs
 import numpy as np
 
 from b2bclient.features._context import FeatureTables
-from b2bclient.features._numeric import n_distinct, ratio, total
+from b2bclient.features._numeric import n_distinct, ratio, total, unique_inverse
 from b2bclient.features._spec import (
     FeatureSpec,
     SpecExtractor,
@@ -120,7 +120,7 @@ class ProductMix(SpecExtractor):
         has_cat = (cat >= 0) & (org >= 0)
         width = int(cat.max()) + 1 if has_cat.any() else 1
         key = org[has_cat].astype(np.int64) * width + cat[has_cat]
-        keys, inverse = np.unique(key, return_inverse=True)
+        keys, inverse = unique_inverse(key)
         per_key = np.bincount(inverse, weights=np.nan_to_num(amount[has_cat]), minlength=len(keys))
         key_org = keys // width
         cat_total = np.bincount(key_org, weights=per_key, minlength=n)
