@@ -3,7 +3,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench notebooks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[all,bench]"
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
+
+notebooks: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[all,docs]"
+	for f in notebooks/*.ipynb; do $(BIN)/python -m nbconvert --to notebook --execute --inplace $$f || exit 1; done
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache
