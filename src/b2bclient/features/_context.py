@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from b2bclient._exceptions import InvalidParameterError
 from b2bclient._typing import Tables
 from b2bclient.base._schema import SCHEMAS, TABLE_NAMES, Column
 
@@ -119,10 +120,21 @@ class FeatureTables(Mapping[str, pd.DataFrame]):
         Returns
         -------
         FeatureTables
+
+        Raises
+        ------
+        InvalidParameterError
+            If `tables` is a :class:`FeatureTables` cut before `as_of`.
         """
         as_of = pd.Timestamp(as_of).as_unit("ns")
-        if isinstance(tables, FeatureTables) and tables.as_of == as_of:
-            return tables
+        if isinstance(tables, FeatureTables):
+            if tables.as_of == as_of:
+                return tables
+            if as_of > tables.as_of:
+                raise InvalidParameterError(
+                    f"These tables were cut as of {tables.as_of}; they cannot be viewed as of the "
+                    f"later time {as_of}. Pass the full tables instead."
+                )
         from b2bclient.base._clientbase import ClientBase
 
         full = complete_tables(tables)

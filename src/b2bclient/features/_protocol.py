@@ -101,6 +101,13 @@ class Extractor(Protocol):
 
     ``compute`` may be handed the full tables: it must ignore every row at or after ``as_of``
     and revert later state changes (``b2bclient.testing.check_extractor`` verifies it).
+
+    Examples
+    --------
+    >>> from b2bclient.features import get_extractor
+    >>> extractor = get_extractor("contracts")
+    >>> isinstance(extractor, Extractor), extractor.requires
+    (True, ('contracts',))
     """
 
     name: ClassVar[str]
@@ -130,6 +137,12 @@ class Label(Protocol):
     ``label(base, cutoff, horizon)`` returns a float64 Series indexed by ``organisation_id``
     (sorted) over the population the label is defined for, with values observed in
     ``[cutoff, cutoff + horizon)``; ``horizon`` is the default observation window.
+
+    Examples
+    --------
+    >>> from b2bclient.features import NextPurchase
+    >>> isinstance(NextPurchase("30D"), Label)
+    True
     """
 
     @property
