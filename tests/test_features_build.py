@@ -358,3 +358,16 @@ def test_training_frame_validates_its_arguments(
 ) -> None:
     with pytest.raises(InvalidParameterError, match=match):
         training_frame(small, *args, **kwargs)
+
+
+def test_tables_cut_earlier_cannot_be_viewed_later() -> None:
+    from b2bclient.features import FeatureTables
+
+    base = example_base()
+    early = FeatureTables.prepare(base.tables, pd.Timestamp("2022-06-01"))
+    assert FeatureTables.prepare(early, pd.Timestamp("2022-06-01")) is early
+    with pytest.raises(InvalidParameterError, match="cannot be viewed as of the later time"):
+        Purchasing().compute(early, T)
+    # An earlier view of already-cut tables is a further cut.
+    X = Purchasing().compute(early, pd.Timestamp("2022-01-01"))
+    pd.testing.assert_frame_equal(X, Purchasing().compute(base.tables, pd.Timestamp("2022-01-01")))
