@@ -103,6 +103,11 @@ def register_extractor(cls: T) -> T:
 def unregister_extractor(name: str) -> None:
     """Remove the extractor registered as `name`.
 
+    Parameters
+    ----------
+    name : str
+        A registered name.
+
     Raises
     ------
     RegistryError
@@ -110,19 +115,18 @@ def unregister_extractor(name: str) -> None:
 
     Examples
     --------
+    >>> from typing import ClassVar
     >>> import attrs
-    >>> from b2bclient.features import register_extractor, unregister_extractor, list_extractors
+    >>> from b2bclient.features import Contracts, list_extractors, register_extractor
+    >>> from b2bclient.features import unregister_extractor
     >>> @register_extractor
     ... @attrs.frozen
-    ... class Nothing:
-    ...     name = "nothing"
-    ...     requires = ()
-    ...     def output_columns(self): return ()
-    ...     def describe(self): return {}
-    ...     def tags(self): ...
-    ...     def compute(self, tables, as_of): ...
-    >>> unregister_extractor("nothing")
-    >>> "nothing" in list_extractors()
+    ... class Agreements(Contracts):
+    ...     name: ClassVar[str] = "agreements"
+    >>> list_extractors()[-1]
+    'agreements'
+    >>> unregister_extractor("agreements")
+    >>> "agreements" in list_extractors()
     False
     """
     if name not in _REGISTRY:
