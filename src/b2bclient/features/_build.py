@@ -17,7 +17,7 @@ from b2bclient.features._protocol import Extractor
 from b2bclient.features._registry import get_extractor, list_extractors
 
 if TYPE_CHECKING:
-    from b2bclient.base._clientbase import ClientBase
+    from b2bclient.base import ClientBase
 
 __all__ = ["ExtractorsLike", "build_features", "describe_features", "prepare", "resolve_extractors"]
 
@@ -96,7 +96,7 @@ def prepare(
     base: ClientBase | Mapping[str, pd.DataFrame], as_of: pd.Timestamp, owner: str
 ) -> FeatureTables:
     """Return the tables of `base` cut at `as_of`, cutting once (a base already cut there is reused)."""
-    from b2bclient.base._clientbase import ClientBase
+    from b2bclient.base import ClientBase
 
     if isinstance(base, ClientBase):
         if base.known_before is not None and base.known_before == as_of:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from b2bclient._exceptions import InvalidParameterError
 from b2bclient._typing import Tables
-from b2bclient.base._schema import SCHEMAS, TABLE_NAMES, Column
+from b2bclient.base import SCHEMAS, TABLE_NAMES, Column
 
 __all__ = ["DAY_NS", "NAT", "FeatureTables", "complete_tables", "empty_table"]
 
@@ -135,7 +135,7 @@ class FeatureTables(Mapping[str, pd.DataFrame]):
                     f"These tables were cut as of {tables.as_of}; they cannot be viewed as of the "
                     f"later time {as_of}. Pass the full tables instead."
                 )
-        from b2bclient.base._clientbase import ClientBase
+        from b2bclient.base import ClientBase
 
         full = complete_tables(tables)
         return cls(ClientBase(full, validate=False).as_of(as_of).tables, as_of)

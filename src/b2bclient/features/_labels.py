@@ -14,7 +14,7 @@ from b2bclient.base._schema import STAGES
 from b2bclient.features._context import NAT, complete_tables, times_ns
 
 if TYPE_CHECKING:
-    from b2bclient.base._clientbase import ClientBase
+    from b2bclient.base import ClientBase
 
 __all__ = ["Inactivity", "NextPurchase", "ProcurementReached", "WonDeal"]
 

@@ -12,7 +12,7 @@ from b2bclient._exceptions import InvalidParameterError
 from b2bclient._typing import Tables
 
 if TYPE_CHECKING:
-    from b2bclient.base._clientbase import ClientBase
+    from b2bclient.base import ClientBase
 
 __all__ = ["ROLLUPS", "Extractor", "ExtractorTags", "FeatureDtype", "Label", "RollUp", "Scope"]
 

@@ -7,7 +7,7 @@ from importlib import metadata
 from typing import Any, TypeVar
 
 from b2bclient._exceptions import RegistryError
-from b2bclient.base._schema import TABLE_NAMES
+from b2bclient.base import TABLE_NAMES
 from b2bclient.features._protocol import Extractor
 
 __all__ = [

@@ -10,13 +10,13 @@ import pandas as pd
 
 from b2bclient._exceptions import InvalidParameterError, MissingDependencyError
 from b2bclient._time import to_duration, to_timestamp
-from b2bclient.base._schema import SCHEMAS
+from b2bclient.base import SCHEMAS
 from b2bclient.features._build import ExtractorsLike, build_features, resolve_extractors
 from b2bclient.features._frames import concat_rows
 from b2bclient.features._protocol import Label
 
 if TYPE_CHECKING:
-    from b2bclient.base._clientbase import ClientBase
+    from b2bclient.base import ClientBase
 
 __all__ = ["training_frame"]
 
