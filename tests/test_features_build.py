@@ -13,9 +13,9 @@ from b2bclient._exceptions import InvalidParameterError, RegistryError
 from b2bclient.base import ClientBase
 from b2bclient.features import (
     Contracts,
-    Inactivity,
     Label,
     NextPurchase,
+    NoActivity,
     ProcurementReached,
     Purchasing,
     WonDeal,
@@ -261,15 +261,15 @@ def test_procurement_reached_label(small: ClientBase) -> None:
 def test_inactivity_label(small: ClientBase) -> None:
     # Active in the year before the cutoff: A (purchases) and C (purchase and interactions); B's
     # lost deal is no activity.
-    y = Inactivity("90D").label(small, CUTOFF, H)
+    y = NoActivity("90D").label(small, CUTOFF, H)
     assert y.to_dict() == {"A": 0.0, "C": 0.0}
-    y = Inactivity("90D").label(small, pd.Timestamp("2024-03-01"), H)
+    y = NoActivity("90D").label(small, pd.Timestamp("2024-03-01"), H)
     assert y.to_dict() == {"A": 1.0, "C": 1.0}
-    assert Inactivity("180D").horizon == "180D"
-    assert isinstance(Inactivity(), Label)
+    assert NoActivity("180D").horizon == "180D"
+    assert isinstance(NoActivity(), Label)
 
 
-@pytest.mark.parametrize("make", [NextPurchase, WonDeal, ProcurementReached, Inactivity])
+@pytest.mark.parametrize("make", [NextPurchase, WonDeal, ProcurementReached, NoActivity])
 def test_labels_validate_their_windows(make: Any) -> None:
     with pytest.raises(InvalidParameterError, match="positive duration"):
         make("-3D")
@@ -303,7 +303,7 @@ def test_training_frame_rows_are_the_label_population(small: ClientBase) -> None
     assert frame["organisation_id"].tolist() == ["B"]
     assert frame.loc[0, "pipeline__open_deals"] == 2.0
     frame = training_frame(
-        small, "2024-01-01", Inactivity("90D"), horizon="60D", extractors=["purchasing"]
+        small, "2024-01-01", NoActivity("90D"), horizon="60D", extractors=["purchasing"]
     )
     assert frame["organisation_id"].tolist() == ["A", "C"]
 
@@ -311,7 +311,7 @@ def test_training_frame_rows_are_the_label_population(small: ClientBase) -> None
 def test_training_frame_accepts_the_churn_definitions(small: ClientBase) -> None:
     churn = pytest.importorskip("b2bclient.churn")
     frame = training_frame(
-        small, ["2024-01-01"], churn.Inactivity("90D"), extractors=["purchasing"]
+        small, ["2024-01-01"], churn.NoActivity("90D"), extractors=["purchasing"]
     )
     assert set(frame["label"]) <= {0.0, 1.0}
     assert set(frame["organisation_id"]) <= {"A", "B", "C"}

@@ -25,7 +25,7 @@ from b2bclient.features._extractors import (
     Relationships,
     Services,
 )
-from b2bclient.features._labels import Inactivity, NextPurchase, ProcurementReached, WonDeal
+from b2bclient.features._labels import NextPurchase, NoActivity, ProcurementReached, WonDeal
 from b2bclient.features._protocol import Extractor, ExtractorTags, Label
 from b2bclient.features._registry import (
     ENTRY_POINT_GROUP,
@@ -45,9 +45,9 @@ __all__ = [
     "ExtractorTags",
     "FeatureTables",
     "Firmographics",
-    "Inactivity",
     "Label",
     "NextPurchase",
+    "NoActivity",
     "Pipeline",
     "ProcurementReached",
     "ProductMix",

@@ -16,7 +16,7 @@ from b2bclient.features._context import NAT, complete_tables, times_ns
 if TYPE_CHECKING:
     from b2bclient.base import ClientBase
 
-__all__ = ["Inactivity", "NextPurchase", "ProcurementReached", "WonDeal"]
+__all__ = ["NextPurchase", "NoActivity", "ProcurementReached", "WonDeal"]
 
 _PROCUREMENT = STAGES.index("procurement")
 
@@ -234,8 +234,11 @@ class ProcurementReached:
 
 
 @attrs.frozen
-class Inactivity:
-    """Label 1.0 (churned) when an active organisation neither buys nor interacts for `gap`.
+class NoActivity:
+    """Label 1.0 when an active organisation neither buys nor interacts for `gap`.
+
+    Unlike :class:`b2bclient.churn.Inactivity`, which dates churn from purchases alone for survival
+    analysis, this label also counts interactions as activity.
 
     The population is the organisations known before the cutoff with a purchase or an
     interaction in ``[cutoff - active_window, cutoff)``; the label is 1.0 when they have no
@@ -257,7 +260,7 @@ class Inactivity:
     >>> deals = pd.DataFrame({"organisation_id": ["A", "B", "B"],
     ...     "created_at": ["2024-10-01", "2024-11-01", "2025-02-01"], "amount": [1.0, 1.0, 1.0]})
     >>> base = ClientBase.from_frames(orgs, deals=deals)
-    >>> Inactivity("180D").label(base, pd.Timestamp("2025-01-01"), pd.Timedelta("180D")).to_dict()
+    >>> NoActivity("180D").label(base, pd.Timestamp("2025-01-01"), pd.Timedelta("180D")).to_dict()
     {'A': 1.0, 'B': 0.0}
     """
 

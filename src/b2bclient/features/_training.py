@@ -79,7 +79,7 @@ def training_frame(
     For each cutoff ``t`` the features are ``build_features(base, t, extractors)`` (only rows
     before ``t``) and the label is observed in ``[t, t + horizon)``. Rows are the label's
     population at ``t`` (for example organisations active before ``t`` for
-    :class:`Inactivity`).
+    :class:`NoActivity`).
 
     Parameters
     ----------
@@ -89,7 +89,7 @@ def training_frame(
         The cutoffs (sorted and de-duplicated).
     label : Label
         What to predict: :class:`NextPurchase`, :class:`WonDeal`, :class:`ProcurementReached`,
-        :class:`Inactivity` or any object following the :class:`Label` protocol.
+        :class:`NoActivity` or any object following the :class:`Label` protocol.
     horizon : str or pandas.Timedelta, optional
         Observation window; defaults to ``label.horizon``.
     extractors : None, str, Extractor or iterable of those
@@ -139,7 +139,7 @@ def training_frame(
     if isinstance(label, type) or not isinstance(label, Label):
         raise InvalidParameterError(
             "The 'label' parameter of training_frame must be a label instance such as "
-            f"NextPurchase('90D') or Inactivity('180D'). Got {label!r} instead."
+            f"NextPurchase('90D') or NoActivity('180D'). Got {label!r} instead."
         )
     times = _cutoffs(cutoffs)
     h = to_duration(
