@@ -311,7 +311,7 @@ def test_training_frame_rows_are_the_label_population(small: ClientBase) -> None
 def test_training_frame_accepts_the_churn_definitions(small: ClientBase) -> None:
     churn = pytest.importorskip("b2bclient.churn")
     frame = training_frame(
-        small, ["2024-01-01"], churn.NoActivity("90D"), extractors=["purchasing"]
+        small, ["2024-01-01"], churn.Inactivity("90D"), extractors=["purchasing"]
     )
     assert set(frame["label"]) <= {0.0, 1.0}
     assert set(frame["organisation_id"]) <= {"A", "B", "C"}
