@@ -238,3 +238,31 @@ def test_views_are_monotone_in_time(t1, t2):
         assert early_keys <= late_keys
     assert late.as_of(t1).equals(early)
     assert np.all(early.deals.amount.to_numpy() >= 0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(t=_times)
+def test_cut_carries_correct_reference_positions(t):
+    cut = bc.ClientBase(frames()).as_of(pd.Timestamp(t))
+    fresh = bc.ClientBase(cut.tables)  # computes positions from the ids again
+    for name in TABLE_NAMES:
+        for column in SCHEMAS[name].columns:
+            if column.references:
+                np.testing.assert_array_equal(
+                    cut.reference_positions(name, column.name),
+                    fresh.reference_positions(name, column.name),
+                    err_msg=f"{name}.{column.name}",
+                )
+
+
+def test_reference_positions_name_the_references(small_base):
+    assert small_base.reference_positions("deal_lines", "deal_id").tolist() == [0, 0, 1, 2, 3]
+    assert small_base.reference_positions("interactions", "contact_id").tolist() == [
+        0,
+        1,
+        -1,
+        2,
+        -1,
+    ]
+    with pytest.raises(bc.InvalidParameterError, match="not a reference"):
+        small_base.reference_positions("deals", "amount")

@@ -6,13 +6,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from b2bclient._exceptions import InvalidParameterError, UnknownIdError
 from b2bclient._time import to_timestamp
 from b2bclient.base import _io
 from b2bclient.base._schema import SCHEMAS, TABLE_NAMES
-from b2bclient.base._validate import coerce_tables
+from b2bclient.base._validate import coerce_tables, reference_positions
 from b2bclient.model import RECORD_TYPES
 from b2bclient.model._records import (
     Contact,
@@ -67,7 +68,7 @@ class ClientBase:
     0     D-1    won  1200.0
     """
 
-    __slots__ = ("_index", "_known_before", "_tables")
+    __slots__ = ("_index", "_known_before", "_positions", "_tables")
 
     def __init__(
         self,
@@ -76,8 +77,9 @@ class ClientBase:
         validate: bool = True,
         known_before: Any = None,
     ) -> None:
+        self._positions: dict[tuple[str, str], np.ndarray] = {}
         if validate:
-            self._tables = coerce_tables(tables)
+            self._tables, self._positions = coerce_tables(tables)
         else:
             self._tables = {name: tables[name] for name in TABLE_NAMES}
         self._known_before: pd.Timestamp | None = (
@@ -250,11 +252,65 @@ class ClientBase:
         """Return the ``relationships`` table."""
         return self._tables["relationships"]
 
-    def _lookup(self, table: str, key: str) -> dict[str, Any]:
+    def _key_index(self, table: str) -> pd.Index:
         index = self._index.get(table)
         if index is None:
             index = pd.Index(self._tables[table][SCHEMAS[table].key[0]])
             self._index[table] = index
+        return index
+
+    def reference_positions(self, table: str, column: str) -> np.ndarray:
+        """Return, for each row of `table`, the row position of the row its `column` refers to.
+
+        Computed once (at validation, or on first use) and carried through :meth:`as_of`, so that
+        joins on ids cost an integer lookup instead of hashing strings.
+
+        Parameters
+        ----------
+        table : str
+            A canonical table.
+        column : str
+            One of its foreign-key columns (``organisation_id``, ``project_id``, ``deal_id``, ...).
+
+        Returns
+        -------
+        numpy.ndarray of int64
+            Positions into the referenced table (``SCHEMAS[table].column(column).references``);
+            -1 where the reference is null. Treat it as read-only.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> orgs = pd.DataFrame({"organisation_id": ["O-1", "O-2"], "created_at": ["2024-01-01"] * 2})
+        >>> deals = pd.DataFrame({"organisation_id": ["O-2", "O-2", "O-1"],
+        ...     "created_at": ["2024-02-01"] * 3, "amount": [1.0, 2.0, 3.0]})
+        >>> ClientBase.from_frames(orgs, deals=deals).reference_positions("deals", "organisation_id")
+        array([1, 1, 0])
+        """
+        key = (table, column)
+        pos = self._positions.get(key)
+        if pos is None:
+            try:
+                parent = SCHEMAS[table].column(column).references
+            except KeyError:
+                parent = None
+            if parent is None:
+                raise InvalidParameterError(
+                    f"{table}.{column} is not a reference to another table; references are "
+                    + ", ".join(
+                        f"{t}.{c.name}"
+                        for t, s in SCHEMAS.items()
+                        for c in s.columns
+                        if c.references
+                    )
+                    + "."
+                )
+            pos = reference_positions(self._key_index(parent), self._tables[table][column])
+            self._positions[key] = pos
+        return pos
+
+    def _lookup(self, table: str, key: str) -> dict[str, Any]:
+        index = self._key_index(table)
         try:
             position = index.get_loc(key)
         except KeyError:
@@ -428,7 +484,10 @@ class ClientBase:
             )
         from b2bclient.base._asof import cut_tables
 
-        return ClientBase(cut_tables(self._tables, cut), validate=False, known_before=cut)
+        tables, positions = cut_tables(self._tables, cut, self.reference_positions)
+        view = ClientBase(tables, validate=False, known_before=cut)
+        view._positions = positions
+        return view
 
     # --- I/O ------------------------------------------------------------------------------------
 

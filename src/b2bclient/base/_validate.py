@@ -16,7 +16,7 @@ import pandas as pd
 from b2bclient._exceptions import InvalidTablesError
 from b2bclient.base._schema import SCHEMAS, STAGES, TABLE_NAMES, Column, TableSchema
 
-__all__ = ["coerce_tables", "empty_table"]
+__all__ = ["coerce_tables", "empty_table", "reference_positions"]
 
 _SHOW = 5  # ids named in a message line
 _PROBLEM_COLUMNS = ["table", "column", "check", "row_id", "value"]
@@ -392,7 +392,9 @@ class _RowIds:
 # --- entry point ---------------------------------------------------------------------------------
 
 
-def coerce_tables(frames: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
+def coerce_tables(
+    frames: Mapping[str, Any],
+) -> tuple[dict[str, pd.DataFrame], dict[tuple[str, str], np.ndarray]]:
     """Coerce and validate `frames` into the ten canonical tables.
 
     Parameters
@@ -402,9 +404,11 @@ def coerce_tables(frames: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
 
     Returns
     -------
-    dict of str to pandas.DataFrame
+    tables : dict of str to pandas.DataFrame
         All ten tables, canonical columns first in schema order with canonical dtypes, extra
         columns after them, a fresh RangeIndex; absent tables are empty.
+    positions : dict of (table, column) to numpy.ndarray
+        For each foreign-key column, the row position of the referenced row (-1 for null).
 
     Raises
     ------
@@ -428,6 +432,7 @@ def coerce_tables(frames: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
             "the organisations table is required (at least organisation_id and created_at)",
         )
     tables: dict[str, pd.DataFrame] = {}
+    positions: dict[tuple[str, str], np.ndarray] = {}
     row_ids: dict[str, _RowIds] = {}
     complete: dict[str, bool] = {}
     for name in TABLE_NAMES:
@@ -451,9 +456,9 @@ def coerce_tables(frames: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         g[2] in ("missing_table", "not_a_frame") and g[0] == "organisations"
         for g in problems.groups
     ):
-        _check_relations(tables, row_ids, complete, problems)
+        _check_relations(tables, row_ids, complete, problems, positions)
     problems.raise_if_any({n: "/".join(s.key) for n, s in SCHEMAS.items()})
-    return tables
+    return tables, positions
 
 
 def _coerce_table(
@@ -530,11 +535,18 @@ def _coerce_table(
     return result, ids, complete
 
 
+def reference_positions(index: pd.Index, values: pd.Series) -> np.ndarray:
+    """Return the position in `index` (unique keys) of each value; -1 for null or unknown."""
+    pos: np.ndarray = index.get_indexer(values)
+    return pos.astype(np.int64, copy=False)
+
+
 def _check_relations(
     tables: dict[str, pd.DataFrame],
     row_ids: dict[str, _RowIds],
     complete: dict[str, bool],
     problems: _Problems,
+    positions: dict[tuple[str, str], np.ndarray],
 ) -> None:
     for name in TABLE_NAMES:
         schema = SCHEMAS[name]
@@ -565,8 +577,15 @@ def _check_relations(
                 continue
             known = tables[column.references][parent.key[0]]
             values = df[column.name]
-            present = values.notna().to_numpy()
-            dangling = present & ~values.isin(known).to_numpy()
+            index = pd.Index(known)
+            if index.is_unique:
+                # Positions of the referenced rows: -1 for a null or an unknown reference. Kept
+                # by the ClientBase so that as_of and the extractors never hash the ids again.
+                pos = reference_positions(index, values)
+                positions[(name, column.name)] = pos
+                dangling = (pos < 0) & values.notna().to_numpy()
+            else:
+                dangling = values.notna().to_numpy() & ~values.isin(known).to_numpy()
             if dangling.any():
                 what = _SINGULAR.get(column.references, column.references)
                 hint = f" (the {column.references} table is empty)" if len(known) == 0 else ""
