@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from typing import Any, ClassVar
 
 import numpy as np
@@ -31,7 +32,7 @@ from b2bclient.btyd._validation import (
 __all__ = ["TransactionModel"]
 
 
-class TransactionModel(BaseEstimator):  # type: ignore[misc]
+class TransactionModel(BaseEstimator, abc.ABC):  # type: ignore[misc]
     """Shared fitting and prediction logic of the buy-till-you-die transaction models.
 
     Subclasses define the parameter names, the per-customer log-likelihood with its gradient,
@@ -46,22 +47,26 @@ class TransactionModel(BaseEstimator):  # type: ignore[misc]
 
     # -- hooks -------------------------------------------------------------------------------
 
-    def _loglik(self, theta: Theta, rows: Rows, grad: bool) -> tuple[FloatArray, FloatArray | None]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _loglik(
+        self, theta: Theta, rows: Rows, grad: bool
+    ) -> tuple[FloatArray, FloatArray | None]: ...
 
-    def _starts(self, rfm: RFMArrays) -> list[FloatArray]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _starts(self, rfm: RFMArrays) -> list[FloatArray]: ...
 
-    def _p_alive(self, theta: Theta, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _p_alive(
+        self, theta: Theta, x: FloatArray, tx: FloatArray, T: FloatArray
+    ) -> FloatArray: ...
 
+    @abc.abstractmethod
     def _conditional(
         self, theta: Theta, t: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
-    ) -> FloatArray:
-        raise NotImplementedError
+    ) -> FloatArray: ...
 
-    def _unconditional(self, theta: Theta, t: FloatArray) -> FloatArray:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _unconditional(self, theta: Theta, t: FloatArray) -> FloatArray: ...
 
     def _active_links(self) -> tuple[tuple[str, str, float], ...]:
         return ()

@@ -14,6 +14,7 @@ set of organisations at risk at a landmark uses only data before the landmark.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -61,15 +62,15 @@ class ChurnDefinition(Protocol):
         ...
 
 
-class _Label:
+class _Label(abc.ABC):
     """The label protocol of :mod:`b2bclient.features`, shared by every definition."""
 
     horizon: Any
 
+    @abc.abstractmethod
     def outcomes(
         self, tables: Tables, as_of: pd.Timestamp, landmarks: pd.DatetimeIndex
-    ) -> pd.DataFrame:
-        raise NotImplementedError  # pragma: no cover - every definition overrides it
+    ) -> pd.DataFrame: ...
 
     def label(self, base: ClientBase, cutoff: pd.Timestamp, horizon: pd.Timedelta) -> pd.Series:
         """Return 1.0 for organisations whose churn is declared in ``[cutoff, cutoff + horizon)``.

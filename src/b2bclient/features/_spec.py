@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -106,7 +107,7 @@ def duration_field(default: str) -> Any:
     return attrs.field(default=default, validator=_check_duration)
 
 
-class SpecExtractor:
+class SpecExtractor(abc.ABC):
     """Base of the built-in extractors: derives the protocol methods from :meth:`specs`.
 
     Subclasses declare ``name``, ``requires``, ``scope`` and implement :meth:`specs` and
@@ -124,9 +125,10 @@ class SpecExtractor:
         """Return the full column name of `feature`."""
         return f"{self.name}__{feature}"
 
+    @abc.abstractmethod
     def specs(self) -> tuple[FeatureSpec, ...]:
         """Return the specs of the output columns, in order."""
-        raise NotImplementedError
+        ...
 
     def output_columns(self) -> tuple[str, ...]:
         """Return the output column names, in order."""
@@ -165,8 +167,8 @@ class SpecExtractor:
         data = self._compute(ctx)
         return ctx.frame(data, self.output_columns())
 
-    def _compute(self, ctx: FeatureTables) -> Mapping[str, Any]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _compute(self, ctx: FeatureTables) -> Mapping[str, Any]: ...
 
 
 def window_ns(window: str | pd.Timedelta) -> int:
