@@ -15,7 +15,7 @@ set of organisations at risk at a landmark uses only data before the landmark.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
@@ -619,48 +619,23 @@ def _definitions(values: Iterable[Any]) -> tuple[ChurnDefinition, ...]:
     return out
 
 
-def _stacked(
-    parts: Sequence[ChurnDefinition],
-    tables: Tables,
-    as_of: pd.Timestamp,
-    landmarks: pd.DatetimeIndex,
-) -> pd.DataFrame:
-    frames = [d.outcomes(tables, as_of, landmarks).assign(part=i) for i, d in enumerate(parts)]
-    return pd.concat(frames, ignore_index=True)
-
-
 @attrs.frozen(init=False)
-class AnyOf(_Label):
-    """Declare churn under any of several definitions, whichever comes first.
-
-    An organisation is at risk at a landmark when it is at risk under at least one definition;
-    its duration is the shortest of theirs, an event when the shortest is an event.
-
-    Parameters
-    ----------
-    *definitions : ChurnDefinition
-        At least two definitions.
-    horizon : str or pandas.Timedelta, default="180D"
-        Default observation window when used as a label.
-
-    Examples
-    --------
-    >>> AnyOf(Inactivity("180D"), ContractEnd("60D")).definitions[1]
-    ContractEnd(grace=Timedelta('60 days 00:00:00'), horizon=Timedelta('180 days 00:00:00'))
-    """
+class _Combination(_Label):
+    """Combine several churn definitions; a subclass states only how (:meth:`_combine`)."""
 
     definitions: tuple[ChurnDefinition, ...]
     horizon: pd.Timedelta
 
     def __init__(self, *definitions: ChurnDefinition, horizon: Any = "180D") -> None:
         self.__attrs_init__(
-            _definitions(definitions), to_duration(horizon, name="horizon", owner="AnyOf")
+            _definitions(definitions),
+            to_duration(horizon, name="horizon", owner=type(self).__name__),
         )
 
     def outcomes(
         self, tables: Tables, as_of: pd.Timestamp, landmarks: pd.DatetimeIndex
     ) -> pd.DataFrame:
-        """Return the organisations at risk at each landmark, with the first churn of any kind.
+        """Return the organisations at risk at each landmark, with the combined churn.
 
         Parameters
         ----------
@@ -680,24 +655,60 @@ class AnyOf(_Label):
         --------
         >>> tables = {"deals": pd.DataFrame({"organisation_id": ["A"], "status": ["won"],
         ...     "closed_at": pd.to_datetime(["2023-06-01"])})}
-        >>> AnyOf(Inactivity("90D"), Inactivity("30D")).outcomes(
+        >>> out = AnyOf(Inactivity("90D"), ContractEnd()).outcomes(
         ...     tables, pd.Timestamp("2024-01-01"), pd.DatetimeIndex(["2023-06-15"]))
-          organisation_id   landmark  duration  event
-        0               A 2023-06-15      16.0   True
+        >>> out.columns.tolist(), out["duration"].tolist()
+        (['organisation_id', 'landmark', 'duration', 'event'], [76.0])
         """
-        stacked = _stacked(self.definitions, tables, as_of, landmarks)
-        # Among ties an observed churn wins over censoring.
+        frames = [
+            d.outcomes(tables, as_of, landmarks).assign(part=i)
+            for i, d in enumerate(self.definitions)
+        ]
+        return _finish(self._combine(pd.concat(frames, ignore_index=True)))
+
+    @abc.abstractmethod
+    def _combine(self, stacked: pd.DataFrame) -> pd.DataFrame:
+        """Reduce the stacked outcomes of every definition to one row per organisation/landmark."""
+
+
+@attrs.frozen(init=False)
+class AnyOf(_Combination):
+    """Declare churn under any of several definitions, whichever comes first.
+
+    An organisation is at risk at a landmark when it is at risk under at least one definition;
+    its duration is the shortest of theirs, an event when the shortest is an event.
+
+    Parameters
+    ----------
+    *definitions : ChurnDefinition
+        At least two definitions.
+    horizon : str or pandas.Timedelta, default="180D"
+        Default observation window when used as a label.
+
+    Examples
+    --------
+    >>> AnyOf(Inactivity("180D"), ContractEnd("60D")).definitions[1]
+    ContractEnd(grace=Timedelta('60 days 00:00:00'), horizon=Timedelta('180 days 00:00:00'))
+    >>> tables = {"deals": pd.DataFrame({"organisation_id": ["A"], "status": ["won"],
+    ...     "closed_at": pd.to_datetime(["2023-06-01"])})}
+    >>> AnyOf(Inactivity("90D"), Inactivity("30D")).outcomes(
+    ...     tables, pd.Timestamp("2024-01-01"), pd.DatetimeIndex(["2023-06-15"]))
+      organisation_id   landmark  duration  event
+    0               A 2023-06-15      16.0   True
+    """
+
+    def _combine(self, stacked: pd.DataFrame) -> pd.DataFrame:
+        # The shortest duration; among ties an observed churn wins over censoring.
         stacked = stacked.sort_values(
             ["organisation_id", "landmark", "duration", "event"],
             ascending=[True, True, True, False],
             kind="stable",
         )
-        first = stacked.drop_duplicates(["organisation_id", "landmark"], keep="first")
-        return _finish(first)
+        return stacked.drop_duplicates(["organisation_id", "landmark"], keep="first")
 
 
 @attrs.frozen(init=False)
-class AllOf(_Label):
+class AllOf(_Combination):
     """Declare churn once every one of several definitions has declared it.
 
     An organisation is at risk at a landmark when it is at risk under at least one definition;
@@ -717,48 +728,19 @@ class AllOf(_Label):
     >>> both = AllOf(Inactivity("180D"), Inactivity("90D", interactions=True))
     >>> len(both.definitions)
     2
+    >>> tables = {"deals": pd.DataFrame({"organisation_id": ["A"], "status": ["won"],
+    ...     "closed_at": pd.to_datetime(["2023-06-01"])})}
+    >>> AllOf(Inactivity("90D"), Inactivity("30D")).outcomes(
+    ...     tables, pd.Timestamp("2024-01-01"), pd.DatetimeIndex(["2023-06-15"]))
+      organisation_id   landmark  duration  event
+    0               A 2023-06-15      76.0   True
     """
 
-    definitions: tuple[ChurnDefinition, ...]
-    horizon: pd.Timedelta
-
-    def __init__(self, *definitions: ChurnDefinition, horizon: Any = "180D") -> None:
-        self.__attrs_init__(
-            _definitions(definitions), to_duration(horizon, name="horizon", owner="AllOf")
-        )
-
-    def outcomes(
-        self, tables: Tables, as_of: pd.Timestamp, landmarks: pd.DatetimeIndex
-    ) -> pd.DataFrame:
-        """Return the organisations at risk at each landmark, churned once all definitions say so.
-
-        Parameters
-        ----------
-        tables : mapping of str to pandas.DataFrame
-            Canonical tables.
-        as_of : pandas.Timestamp
-            End of the observed data.
-        landmarks : pandas.DatetimeIndex
-            Times before `as_of`.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``organisation_id``, ``landmark``, ``duration`` (days) and ``event``.
-
-        Examples
-        --------
-        >>> tables = {"deals": pd.DataFrame({"organisation_id": ["A"], "status": ["won"],
-        ...     "closed_at": pd.to_datetime(["2023-06-01"])})}
-        >>> AllOf(Inactivity("90D"), Inactivity("30D")).outcomes(
-        ...     tables, pd.Timestamp("2024-01-01"), pd.DatetimeIndex(["2023-06-15"]))
-          organisation_id   landmark  duration  event
-        0               A 2023-06-15      76.0   True
-        """
-        stacked = _stacked(self.definitions, tables, as_of, landmarks)
+    def _combine(self, stacked: pd.DataFrame) -> pd.DataFrame:
+        # The longest duration, an event only when every definition declares one.
         grouped = stacked.groupby(["organisation_id", "landmark"], sort=False)
         combined = grouped.agg(duration=("duration", "max"), event=("event", "all"))
-        return _finish(combined.reset_index())
+        return combined.reset_index()
 
 
 def _empty_spells() -> pd.DataFrame:
