@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -54,8 +55,66 @@ def _purchases(deals: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return won, t
 
 
+def _open_at(frame: pd.DataFrame, open_status: str, start: int) -> np.ndarray:
+    """Mark the rows created before `start` and still open then (not closed before it)."""
+    created = times_ns(frame["created_at"])
+    closed = times_ns(frame["closed_at"])
+    status = frame["status"].astype(object).to_numpy()
+    open_at: np.ndarray = (created < start) & (
+        (status == open_status) | ((closed != NAT) & (closed >= start))
+    )
+    return open_at
+
+
+def _among(known: pd.Index, ids: Any) -> pd.Index:
+    return known[known.isin(pd.Index(ids, dtype=object))]
+
+
+class _WindowLabel(abc.ABC):
+    """A label observed in ``[cutoff, cutoff + horizon)`` over a population known at the cutoff."""
+
+    __slots__ = ()
+
+    def label(self, base: ClientBase, cutoff: pd.Timestamp, horizon: pd.Timedelta) -> pd.Series:
+        """Return 1.0/0.0 per organisation of the label's population at `cutoff`.
+
+        The population and what counts as 1.0 are described on each label class.
+
+        Parameters
+        ----------
+        base : ClientBase
+            The full client base (rows after the cutoff are the observation).
+        cutoff : pandas.Timestamp
+            Start of the observation window.
+        horizon : pandas.Timedelta
+            Length of the observation window.
+
+        Returns
+        -------
+        pandas.Series
+            float64, indexed by ``organisation_id`` (sorted).
+
+        Examples
+        --------
+        >>> from b2bclient.base import ClientBase
+        >>> orgs = pd.DataFrame({"organisation_id": ["A", "B"], "created_at": ["2024-01-01"] * 2})
+        >>> base = ClientBase.from_frames(orgs)
+        >>> NextPurchase().label(base, pd.Timestamp("2025-01-01"), pd.Timedelta("30D")).to_dict()
+        {'A': 0.0, 'B': 0.0}
+        """
+        tables = complete_tables(base.tables)
+        start, end = _window(cutoff, horizon)
+        return self._observe(tables, _known_ids(tables, cutoff), start, end)
+
+    @abc.abstractmethod
+    def _observe(
+        self, tables: dict[str, pd.DataFrame], known: pd.Index, start: int, end: int
+    ) -> pd.Series:
+        """Return the label over the population, given the ids known before `start` (ns)."""
+
+
 @attrs.frozen
-class NextPurchase:
+class NextPurchase(_WindowLabel):
     """Label 1.0 when an organisation makes a purchase in ``[cutoff, cutoff + horizon)``.
 
     The population is every organisation known before the cutoff.
@@ -79,34 +138,17 @@ class NextPurchase:
     name: ClassVar[str] = "next_purchase"
     horizon: str = attrs.field(default="90D", validator=_check_duration)
 
-    def label(self, base: ClientBase, cutoff: pd.Timestamp, horizon: pd.Timedelta) -> pd.Series:
-        """Return 1.0/0.0 per organisation known before `cutoff`.
-
-        Parameters
-        ----------
-        base : ClientBase
-            The full client base (rows after the cutoff are the observation).
-        cutoff : pandas.Timestamp
-            Start of the observation window.
-        horizon : pandas.Timedelta
-            Length of the observation window.
-
-        Returns
-        -------
-        pandas.Series
-            float64, indexed by ``organisation_id`` (sorted).
-        """
-        tables = complete_tables(base.tables)
-        population = _known_ids(tables, cutoff)
-        start, end = _window(cutoff, horizon)
+    def _observe(
+        self, tables: dict[str, pd.DataFrame], known: pd.Index, start: int, end: int
+    ) -> pd.Series:
         deals = tables["deals"]
         won, t = _purchases(deals)
         hit = won & (t >= start) & (t < end)
-        return _flag(population, deals["organisation_id"].to_numpy(dtype=object)[hit])
+        return _flag(known, deals["organisation_id"].to_numpy(dtype=object)[hit])
 
 
 @attrs.frozen
-class WonDeal:
+class WonDeal(_WindowLabel):
     """Label 1.0 when a deal open at the cutoff is won in ``[cutoff, cutoff + horizon)``.
 
     The population is the organisations with at least one deal open at the cutoff (created
@@ -132,40 +174,20 @@ class WonDeal:
     name: ClassVar[str] = "won_deal"
     horizon: str = attrs.field(default="90D", validator=_check_duration)
 
-    def label(self, base: ClientBase, cutoff: pd.Timestamp, horizon: pd.Timedelta) -> pd.Series:
-        """Return 1.0/0.0 per organisation with a deal open at `cutoff`.
-
-        Parameters
-        ----------
-        base : ClientBase
-            The full client base.
-        cutoff : pandas.Timestamp
-            Start of the observation window.
-        horizon : pandas.Timedelta
-            Length of the observation window.
-
-        Returns
-        -------
-        pandas.Series
-            float64, indexed by ``organisation_id`` (sorted).
-        """
-        tables = complete_tables(base.tables)
-        known = _known_ids(tables, cutoff)
-        start, end = _window(cutoff, horizon)
+    def _observe(
+        self, tables: dict[str, pd.DataFrame], known: pd.Index, start: int, end: int
+    ) -> pd.Series:
         deals = tables["deals"]
         won, t = _purchases(deals)
-        created = times_ns(deals["created_at"])
-        closed = times_ns(deals["closed_at"])
-        status = deals["status"].astype(object).to_numpy()
-        open_at = (created < start) & ((status == "open") | ((closed != NAT) & (closed >= start)))
+        open_at = _open_at(deals, "open", start)
         ids = deals["organisation_id"].to_numpy(dtype=object)
-        population = known[known.isin(pd.Index(ids[open_at], dtype=object))]
+        population = _among(known, ids[open_at])
         hit = open_at & won & (t >= start) & (t < end)
         return _flag(population, ids[hit])
 
 
 @attrs.frozen
-class ProcurementReached:
+class ProcurementReached(_WindowLabel):
     """Label 1.0 when an active project reaches procurement in ``[cutoff, cutoff + horizon)``.
 
     The population is the organisations with a project active at the cutoff that had not yet
@@ -193,32 +215,12 @@ class ProcurementReached:
     name: ClassVar[str] = "procurement_reached"
     horizon: str = attrs.field(default="180D", validator=_check_duration)
 
-    def label(self, base: ClientBase, cutoff: pd.Timestamp, horizon: pd.Timedelta) -> pd.Series:
-        """Return 1.0/0.0 per organisation with an active project not yet at procurement.
-
-        Parameters
-        ----------
-        base : ClientBase
-            The full client base.
-        cutoff : pandas.Timestamp
-            Start of the observation window.
-        horizon : pandas.Timedelta
-            Length of the observation window.
-
-        Returns
-        -------
-        pandas.Series
-            float64, indexed by ``organisation_id`` (sorted).
-        """
-        tables = complete_tables(base.tables)
-        known = _known_ids(tables, cutoff)
-        start, end = _window(cutoff, horizon)
+    def _observe(
+        self, tables: dict[str, pd.DataFrame], known: pd.Index, start: int, end: int
+    ) -> pd.Series:
         projects = tables["projects"]
         stages = tables["stages"]
-        created = times_ns(projects["created_at"])
-        closed = times_ns(projects["closed_at"])
-        status = projects["status"].astype(object).to_numpy()
-        active = (created < start) & ((status == "active") | ((closed != NAT) & (closed >= start)))
+        active = _open_at(projects, "active", start)
         stage = pd.Categorical(stages["stage"], categories=list(STAGES)).codes
         started = times_ns(stages["started_at"])
         late = (stage >= _PROCUREMENT) & (started != NAT)
@@ -228,13 +230,13 @@ class ProcurementReached:
         pid = projects["project_id"].to_numpy(dtype=object)
         eligible = active & ~pd.Index(pid).isin(before)
         ids = projects["organisation_id"].to_numpy(dtype=object)
-        population = known[known.isin(pd.Index(ids[eligible], dtype=object))]
+        population = _among(known, ids[eligible])
         hit = eligible & pd.Index(pid).isin(reached)
         return _flag(population, ids[hit])
 
 
 @attrs.frozen
-class NoActivity:
+class NoActivity(_WindowLabel):
     """Label 1.0 when an active organisation neither buys nor interacts for `gap`.
 
     Unlike :class:`b2bclient.churn.Inactivity`, which dates churn from purchases alone for survival
@@ -273,26 +275,9 @@ class NoActivity:
         """Return the default observation window, the `gap`."""
         return self.gap
 
-    def label(self, base: ClientBase, cutoff: pd.Timestamp, horizon: pd.Timedelta) -> pd.Series:
-        """Return 1.0 (inactive) / 0.0 per organisation active before `cutoff`.
-
-        Parameters
-        ----------
-        base : ClientBase
-            The full client base.
-        cutoff : pandas.Timestamp
-            Start of the observation window.
-        horizon : pandas.Timedelta
-            Length of the observation window.
-
-        Returns
-        -------
-        pandas.Series
-            float64, indexed by ``organisation_id`` (sorted).
-        """
-        tables = complete_tables(base.tables)
-        known = _known_ids(tables, cutoff)
-        start, end = _window(cutoff, horizon)
+    def _observe(
+        self, tables: dict[str, pd.DataFrame], known: pd.Index, start: int, end: int
+    ) -> pd.Series:
         since = start - int(to_duration(self.active_window).value)
         deals = tables["deals"]
         won, t = _purchases(deals)
@@ -306,6 +291,6 @@ class NoActivity:
         after = np.concatenate(
             (deal_ids[won & (t >= start) & (t < end)], inter_ids[(it >= start) & (it < end)])
         )
-        population = known[known.isin(pd.Index(before, dtype=object))]
+        population = _among(known, before)
         active_after = population.isin(pd.Index(after, dtype=object))
         return pd.Series((~active_after).astype(np.float64), index=population, name="label")
