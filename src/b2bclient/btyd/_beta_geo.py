@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -233,7 +233,40 @@ def _simulate_bg_family(
     return x, tx
 
 
-class BetaGeo(TransactionModel):
+class _BetaGeoFamily(TransactionModel):
+    """The BG/NBD and MBG/NBD models, which differ only in when a customer may first drop out.
+
+    With ``_modified`` the dropout chance also applies right after the first purchase.
+    """
+
+    _names = ("r", "alpha", "a", "b")
+    _modified: ClassVar[bool]
+
+    def _loglik(self, theta: Theta, rows: Rows, grad: bool) -> tuple[FloatArray, FloatArray | None]:
+        return _bg_family_loglik(theta, rows, grad, modified=self._modified)
+
+    def _starts(self, rfm: RFMArrays) -> list[FloatArray]:
+        return _bg_starts(rfm)
+
+    def _summed_loglik(self) -> LogLikSum:
+        return _mbg_sums if self._modified else _bg_sums
+
+    def _conditional(
+        self, theta: Theta, t: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
+    ) -> FloatArray:
+        r, alpha, a, b = theta
+        shift = 0.0 if self._modified else -1.0  # see bg_expected_term
+        term = bg_expected_term(r, a, b, x, shift, alpha + T, t)
+        out: FloatArray = term * self._p_alive(theta, x, tx, T)
+        return out
+
+    def _simulate(
+        self, theta: Theta, t_obs: FloatArray, rng: np.random.Generator
+    ) -> tuple[FloatArray, FloatArray]:
+        return _simulate_bg_family(theta, t_obs, rng, modified=self._modified)
+
+
+class BetaGeo(_BetaGeoFamily):
     """Fit the BG/NBD model of repeat purchasing and dropout (Fader, Hardie & Lee 2005).
 
     While active, a customer buys as a Poisson process with rate ``lambda ~ Gamma(r, alpha)``
@@ -300,7 +333,7 @@ class BetaGeo(TransactionModel):
     True
     """
 
-    _names = ("r", "alpha", "a", "b")
+    _modified = False
     _links = (("alpha", "gamma1", -1.0), ("a", "gamma2", 1.0), ("b", "gamma3", 1.0))
 
     def __init__(
@@ -361,15 +394,6 @@ class BetaGeo(TransactionModel):
         self._fit(summary, covariates)
         return self
 
-    def _loglik(self, theta: Theta, rows: Rows, grad: bool) -> tuple[FloatArray, FloatArray | None]:
-        return _bg_family_loglik(theta, rows, grad, modified=False)
-
-    def _starts(self, rfm: RFMArrays) -> list[FloatArray]:
-        return _bg_starts(rfm)
-
-    def _summed_loglik(self) -> LogLikSum:
-        return _bg_sums
-
     def _p_alive(self, theta: Theta, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
         r, alpha, a, b = theta
         z = (
@@ -380,26 +404,13 @@ class BetaGeo(TransactionModel):
         out: FloatArray = np.where(x > 0, special.expit(-z), 1.0)
         return out
 
-    def _conditional(
-        self, theta: Theta, t: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
-    ) -> FloatArray:
-        r, alpha, a, b = theta
-        term = bg_expected_term(r, a, b, x, -1.0, alpha + T, t)
-        out: FloatArray = term * self._p_alive(theta, x, tx, T)
-        return out
-
     def _unconditional(self, theta: Theta, t: FloatArray) -> FloatArray:
         r, alpha, a, b = theta
         zero = np.zeros(np.broadcast_shapes(np.shape(t), np.shape(alpha)))
         return bg_expected_term(r, a, b, zero, -1.0, alpha + zero, t + zero)
 
-    def _simulate(
-        self, theta: Theta, t_obs: FloatArray, rng: np.random.Generator
-    ) -> tuple[FloatArray, FloatArray]:
-        return _simulate_bg_family(theta, t_obs, rng, modified=False)
 
-
-class ModifiedBetaGeo(TransactionModel):
+class ModifiedBetaGeo(_BetaGeoFamily):
     """Fit the MBG/NBD model, a BG/NBD variant where customers may drop out after any purchase.
 
     As in :class:`BetaGeo`, an active customer buys at rate ``lambda ~ Gamma(r, alpha)`` and
@@ -443,7 +454,7 @@ class ModifiedBetaGeo(TransactionModel):
     True
     """
 
-    _names = ("r", "alpha", "a", "b")
+    _modified = True
 
     def fit(self, summary: pd.DataFrame) -> ModifiedBetaGeo:
         """Estimate the MBG/NBD parameters from an RFM summary.
@@ -477,27 +488,10 @@ class ModifiedBetaGeo(TransactionModel):
         self._fit(summary)
         return self
 
-    def _loglik(self, theta: Theta, rows: Rows, grad: bool) -> tuple[FloatArray, FloatArray | None]:
-        return _bg_family_loglik(theta, rows, grad, modified=True)
-
-    def _starts(self, rfm: RFMArrays) -> list[FloatArray]:
-        return _bg_starts(rfm)
-
-    def _summed_loglik(self) -> LogLikSum:
-        return _mbg_sums
-
     def _p_alive(self, theta: Theta, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
         r, alpha, a, b = theta
         z = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + T) - np.log(alpha + tx))
         out: FloatArray = special.expit(-z)
-        return out
-
-    def _conditional(
-        self, theta: Theta, t: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
-    ) -> FloatArray:
-        r, alpha, a, b = theta
-        term = bg_expected_term(r, a, b, x, 0.0, alpha + T, t)
-        out: FloatArray = term * self._p_alive(theta, x, tx, T)
         return out
 
     def _unconditional(self, theta: Theta, t: FloatArray) -> FloatArray:
@@ -508,8 +502,3 @@ class ModifiedBetaGeo(TransactionModel):
             b / (a + b)
         )
         return out
-
-    def _simulate(
-        self, theta: Theta, t_obs: FloatArray, rng: np.random.Generator
-    ) -> tuple[FloatArray, FloatArray]:
-        return _simulate_bg_family(theta, t_obs, rng, modified=True)
