@@ -7,30 +7,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from b2bclient._exceptions import InvalidParameterError, MissingDependencyError
+from b2bclient._exceptions import InvalidParameterError
+from b2bclient._plotting import axes
 from b2bclient.btyd._base import TransactionModel
 from b2bclient.btyd._validation import check_fitted
 
 __all__ = ["plot_calibration_holdout", "plot_p_alive_matrix"]
-
-
-def _pyplot() -> Any:
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "Plotting needs matplotlib, which is not installed. Install the plot extra: "
-            "pip install b2bclient[plot]"
-        ) from exc
-    return plt
-
-
-def _axes(ax: Any) -> Any:
-    if ax is not None:
-        return ax
-    plt = _pyplot()
-    _, new_ax = plt.subplots()
-    return new_ax
 
 
 def plot_calibration_holdout(
@@ -110,7 +92,7 @@ def plot_calibration_holdout(
         .groupby("group")[["actual", "model"]]
         .mean()
     )
-    ax = _axes(ax)
+    ax = axes(ax)
     ax.plot(table.index, table["actual"], marker="o", label="actual")
     ax.plot(table.index, table["model"], marker="s", linestyle="--", label=type(model).__name__)
     ax.set_xlabel("Purchases in calibration period")
@@ -204,7 +186,7 @@ def plot_p_alive_matrix(
         dtype=np.float64,
     ).reshape(grid_x.shape)
     values = np.where(valid, values, np.nan)
-    ax = _axes(ax)
+    ax = axes(ax)
     image = ax.imshow(
         values,
         origin="lower",

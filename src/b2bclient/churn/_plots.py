@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from b2bclient._exceptions import InvalidParameterError, MissingDependencyError
+from b2bclient._exceptions import InvalidParameterError
+from b2bclient._plotting import axes, pyplot
 from b2bclient._time import to_duration
 from b2bclient.churn._estimators import kaplan_meier, step_at
 from b2bclient.churn._model import ChurnModel
@@ -19,25 +20,6 @@ from b2bclient.churn._surv import Surv
 __all__ = ["calibration_table", "plot_calibration", "plot_hazard_ratios", "plot_survival_curves"]
 
 _DAY = pd.Timedelta(days=1)
-
-
-def _pyplot() -> Any:
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "Plotting churn models needs matplotlib, which is not installed. Install the plot "
-            "extra: pip install b2bclient[plot]"
-        ) from exc
-    return plt
-
-
-def _axes(ax: Any) -> Any:
-    if ax is not None:
-        return ax
-    plt = _pyplot()
-    _, new = plt.subplots()
-    return new
 
 
 def _check_model(model: Any, owner: str) -> ChurnModel:
@@ -130,7 +112,7 @@ def plot_survival_curves(
         duration, event = Surv.to_arrays(y, name="y")
     n = duration.shape[0] if duration is not None else _n_rows(X)
     groups = _groups(by, n, owner)
-    ax = _axes(ax)
+    ax = axes(ax)
     curves = None
     grid = None
     if model is not None:
@@ -295,9 +277,9 @@ def plot_calibration(
     >>> len(ax.get_lines()[0].get_xdata())
     5
     """
-    _pyplot()
+    pyplot()
     table = calibration_table(model, X, y, horizon=horizon, n_bins=n_bins)
-    ax = _axes(ax)
+    ax = axes(ax)
     ax.plot(table["predicted"], table["observed"], "o-", label="model")
     top = float(max(table["predicted"].max(), table["observed"].max(), 0.05)) * 1.05
     ax.plot([0.0, top], [0.0, top], ":", color="grey", label="perfect calibration")
@@ -350,7 +332,7 @@ def plot_hazard_ratios(model: ChurnModel, *, sort: bool = True, ax: Any = None) 
     ratio = "hazard_ratio" if model.kind == "cox" else "time_ratio"
     if sort:
         table = table.sort_values(ratio)
-    ax = _axes(ax)
+    ax = axes(ax)
     pos = np.arange(table.shape[0])
     lower = table[ratio] - table[f"{ratio}_lower"]
     upper = table[f"{ratio}_upper"] - table[ratio]
