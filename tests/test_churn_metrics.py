@@ -502,3 +502,16 @@ def test_public_names() -> None:
     assert {name for name in dir(metrics) if not name.startswith("_")} - set(metrics.__all__) <= {
         "annotations"
     }
+
+
+def test_zero_censoring_survival_at_a_test_event_names_the_remedy() -> None:
+    # The last training subject is censored at 5, so G(5) = 0 and a test event at 5 has no weight.
+    train_t, train_e = [1, 2, 3, 4, 5], [1, 1, 1, 1, 0]
+    with pytest.raises(InvalidParameterError, match=r"zero at test event time 5 .*smaller tau"):
+        metrics.concordance_index_uno(
+            train_t, train_e, [1, 2, 5, 3], [1, 0, 1, 0], [0.9, 0.5, 0.7, 0.1]
+        )
+    with pytest.raises(InvalidParameterError, match=r"zero at test event time 5 .*earlier times"):
+        metrics.cumulative_dynamic_auc(
+            train_t, train_e, [1, 2, 5, 6], [1, 0, 1, 0], [0.9, 0.5, 0.7, 0.1], [5.0]
+        )

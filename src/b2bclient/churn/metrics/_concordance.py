@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from b2bclient._exceptions import InvalidParameterError
-from b2bclient.churn.metrics._km import censoring_survival
+from b2bclient.churn.metrics._km import censoring_at_events, censoring_survival
 from b2bclient.churn.metrics._validation import as_scores, as_survival, as_time_point
 
 __all__ = ["concordance_index_harrell", "concordance_index_uno"]
@@ -239,13 +239,7 @@ def concordance_index_uno(
             f"events occur up to {event_times.max():g}, beyond the training follow-up "
             f"{follow_up:g}. Pass tau <= {follow_up:g}."
         )
-    g = censoring(event_times)
-    if np.any(g <= 0):
-        raise InvalidParameterError(
-            f"{owner}: the censoring survival estimate is zero at test event time "
-            f"{event_times[g <= 0].min():g} (every training subject left by then). Pass a "
-            "smaller tau."
-        )
+    g = censoring_at_events(censoring, event_times, owner, "Pass a smaller tau.")
     weight = np.zeros(len(time))
     weight[counted] = 1.0 / g**2
     index, concordant, tied, comparable = _pair_statistics(time, observed, scores)

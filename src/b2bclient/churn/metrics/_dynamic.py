@@ -7,7 +7,12 @@ from typing import Any
 import numpy as np
 
 from b2bclient._exceptions import InvalidParameterError
-from b2bclient.churn.metrics._km import StepFunction, censoring_survival, kaplan_meier
+from b2bclient.churn.metrics._km import (
+    StepFunction,
+    censoring_at_events,
+    censoring_survival,
+    kaplan_meier,
+)
 from b2bclient.churn.metrics._validation import as_scores, as_survival, as_time_points
 
 __all__ = ["brier_score", "cumulative_dynamic_auc", "integrated_brier_score"]
@@ -50,14 +55,7 @@ def _case_weights(
     """Return 1/G(T_i) for subjects with an event by `horizon`, 0 for everyone else."""
     case = observed & (time <= horizon)
     weight = np.zeros(len(time))
-    g = censoring(time[case])
-    if np.any(g <= 0):
-        raise InvalidParameterError(
-            f"{owner}: the censoring survival estimate is zero at test event time "
-            f"{time[case][g <= 0].min():g} (every training subject left by then). Use earlier "
-            "times."
-        )
-    weight[case] = 1.0 / g
+    weight[case] = 1.0 / censoring_at_events(censoring, time[case], owner, "Use earlier times.")
     return weight
 
 

@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["StepFunction", "censoring_survival", "kaplan_meier"]
+from b2bclient._exceptions import InvalidParameterError
+
+__all__ = ["StepFunction", "censoring_at_events", "censoring_survival", "kaplan_meier"]
 
 
 class StepFunction:
@@ -64,3 +66,20 @@ def censoring_survival(time: np.ndarray[Any, Any], event: np.ndarray[Any, Any]) 
     at_risk = n_at_risk - n_events
     ratio = np.divide(n_censored, at_risk, out=np.zeros_like(n_censored), where=n_censored > 0)
     return StepFunction(unique, np.cumprod(1.0 - ratio))
+
+
+def censoring_at_events(
+    censoring: StepFunction, event_times: np.ndarray[Any, Any], owner: str, remedy: str
+) -> np.ndarray[Any, Any]:
+    """Return G at the test event times, for inverse probability of censoring weights.
+
+    Raises InvalidParameterError naming `owner` and the `remedy` where G is zero (every
+    training subject has left by then), since its inverse is the weight.
+    """
+    g = censoring(event_times)
+    if np.any(g <= 0):
+        raise InvalidParameterError(
+            f"{owner}: the censoring survival estimate is zero at test event time "
+            f"{event_times[g <= 0].min():g} (every training subject left by then). {remedy}"
+        )
+    return g
