@@ -48,7 +48,11 @@ def _timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
 
 
 def compare(ours: Callable[[], Any], peer: Callable[[], Any], repeat: int) -> tuple[float, float]:
-    """Return the fastest of `repeat` alternating timed calls of each function, in seconds."""
+    """Return the fastest of `repeat` timed calls of each function, in seconds.
+
+    The calls alternate (after one warm-up call of each), so that a load change on a shared
+    machine hits both sides alike.
+    """
     ours()
     peer()
     times: tuple[list[float], list[float]] = ([], [])

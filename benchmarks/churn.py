@@ -15,12 +15,9 @@ Run ``python benchmarks/churn.py`` (``--quick`` for a smoke run on small sizes).
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import platform
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,25 +26,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+# The sibling script benchmarks/btyd.py: its rows, timing and table are reused here.
+import btyd
+from btyd import compare, show
+
 N_FEATURES = 10
-
-
-def compare(ours: Callable[[], Any], peer: Callable[[], Any], repeat: int) -> tuple[float, float]:
-    """Return the fastest of `repeat` timed calls of each function, in seconds.
-
-    The calls alternate (after one warm-up call of each), so that a load change on a shared
-    machine hits both sides alike.
-    """
-    ours()
-    peer()
-    times: tuple[list[float], list[float]] = ([], [])
-    for _ in range(repeat):
-        for fn, out in ((ours, times[0]), (peer, times[1])):
-            gc.collect()
-            start = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - start)
-    return min(times[0]), min(times[1])
 
 
 def cox_data(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -141,13 +124,7 @@ def scoring_rows(n_fit: int, n_score: int, repeat: int) -> list[dict[str, Any]]:
 
 def btyd_rows(quick: bool) -> list[dict[str, Any]]:
     """Return the rows of benchmarks/btyd.py (BetaGeo against lifetimes)."""
-    import inspect
-
-    import btyd
-
-    takes_quick = "quick" in inspect.signature(btyd.run).parameters
-    rows: list[dict[str, Any]] = btyd.run(quick=quick) if takes_quick else btyd.run()
-    return rows
+    return btyd.run(quick=quick)
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
@@ -157,24 +134,6 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     rows += cox_fit_rows(2_000 if quick else 50_000, repeat)
     rows += scoring_rows(2_000 if quick else 50_000, 20_000 if quick else 1_000_000, repeat)
     return rows
-
-
-def show(rows: list[dict[str, Any]]) -> str:
-    """Format the rows as a Markdown table (columns in order of first appearance)."""
-    columns: list[str] = []
-    for row in rows:
-        columns += [c for c in row if c not in columns]
-
-    def cell(value: Any) -> str:
-        if isinstance(value, float):
-            return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-        if isinstance(value, (int, np.integer)):
-            return f"{value:,}"
-        return "" if value is None else str(value)
-
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def main() -> None:
