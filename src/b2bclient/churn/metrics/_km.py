@@ -1,4 +1,4 @@
-"""Kaplan-Meier step functions used for inverse probability of censoring weights."""
+"""Kaplan-Meier step functions, on the counts of :mod:`b2bclient.churn._estimators`, for IPCW."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from b2bclient._exceptions import InvalidParameterError
+from b2bclient.churn import _estimators
 
 __all__ = ["StepFunction", "censoring_at_events", "censoring_survival", "kaplan_meier"]
 
@@ -40,20 +41,9 @@ class StepFunction:
         return float(self.x[-1])
 
 
-def _counts(
-    time: np.ndarray[Any, Any], event: np.ndarray[Any, Any]
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    unique, inverse = np.unique(time, return_inverse=True)
-    n_events = np.bincount(inverse, weights=event.astype(np.float64), minlength=len(unique))
-    n_total = np.bincount(inverse, minlength=len(unique)).astype(np.float64)
-    n_at_risk = len(time) - np.concatenate(([0.0], np.cumsum(n_total)[:-1]))
-    return unique, n_events, n_total - n_events, n_at_risk
-
-
 def kaplan_meier(time: np.ndarray[Any, Any], event: np.ndarray[Any, Any]) -> StepFunction:
     """Estimate the survival function of the event."""
-    unique, n_events, _, n_at_risk = _counts(time, event)
-    return StepFunction(unique, np.cumprod(1.0 - n_events / n_at_risk))
+    return StepFunction(*_estimators.kaplan_meier(time, event))
 
 
 def censoring_survival(time: np.ndarray[Any, Any], event: np.ndarray[Any, Any]) -> StepFunction:
@@ -62,7 +52,8 @@ def censoring_survival(time: np.ndarray[Any, Any], event: np.ndarray[Any, Any]) 
     Censorings are the "events"; at a tied time, events are taken to happen before censorings,
     so subjects with an event at t are not at risk of being censored at t.
     """
-    unique, n_events, n_censored, n_at_risk = _counts(time, event)
+    unique, n_at_risk, n_events, n_exits = _estimators.risk_table(time, event)
+    n_censored = n_exits - n_events
     at_risk = n_at_risk - n_events
     ratio = np.divide(n_censored, at_risk, out=np.zeros_like(n_censored), where=n_censored > 0)
     return StepFunction(unique, np.cumprod(1.0 - ratio))
