@@ -407,12 +407,18 @@ def test_prediction_input_errors(small_sample: pd.DataFrame) -> None:
     bg = btyd.BetaGeo().fit(small_sample)
     with pytest.raises(InvalidParameterError, match="'t'"):
         bg.expected_purchases(-1.0)
+    with pytest.raises(InvalidParameterError, match="'t'"):
+        bg.expected_purchases("a year")
+    with pytest.raises(InvalidParameterError, match="'t'"):
+        bg.conditional_expected_purchases("a year", small_sample)
     with pytest.raises(InvalidParameterError, match="one horizon per customer"):
         bg.conditional_expected_purchases([1.0, 2.0], small_sample)
     with pytest.raises(InvalidParameterError, match="not both"):
         bg.p_alive(small_sample, frequency=[1])
     with pytest.raises(InvalidParameterError, match="without covariates"):
         bg.p_alive(small_sample, covariates=["frequency"])
+    with pytest.raises(InvalidParameterError, match="without covariates"):
+        bg.expected_purchases(10.0, covariates=np.ones((3, 1)))
 
 
 def test_lifetime_value_parameters(small_sample: pd.DataFrame) -> None:
@@ -425,6 +431,10 @@ def test_lifetime_value_parameters(small_sample: pd.DataFrame) -> None:
         btyd.lifetime_value(bg, small_sample, monetary_value=1.0, freq="W", time=0)
     with pytest.raises(InvalidParameterError, match="'discount_rate'"):
         btyd.lifetime_value(bg, small_sample, monetary_value=1.0, freq="W", discount_rate=-0.1)
+    with pytest.raises(InvalidParameterError, match="one per customer"):
+        btyd.lifetime_value(bg, small_sample, monetary_value=[1.0, 2.0], freq="W")
+    with pytest.raises(InvalidParameterError, match="'transaction_model'"):
+        btyd.lifetime_value("BetaGeo", small_sample, monetary_value=1.0, freq="W")
     tagged = small_sample.copy()
     tagged.attrs["freq"] = "W"
     by_attrs = btyd.lifetime_value(bg, tagged, monetary_value=1.0)

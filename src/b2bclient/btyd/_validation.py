@@ -204,13 +204,17 @@ def monetary_array(
 
 
 def time_array(t: Any, *, owner: str, name: str = "t") -> FloatArray:
-    """Validate prediction horizons: finite and non-negative."""
-    arr = np.asarray(t, dtype=np.float64)
+    """Validate prediction horizons: numbers, finite and non-negative."""
+    message = (
+        f"The {name!r} parameter of {owner} must be a non-negative number of periods (in the "
+        f"unit of the summary). Got {t!r} instead."
+    )
+    try:
+        arr = np.asarray(t, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(message) from exc
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise InvalidParameterError(
-            f"The {name!r} parameter of {owner} must be a non-negative number of periods (in the "
-            f"unit of the summary). Got {t!r} instead."
-        )
+        raise InvalidParameterError(message)
     return arr
 
 
