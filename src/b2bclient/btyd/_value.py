@@ -80,12 +80,12 @@ def lifetime_value(
     True
     """
     owner = "lifetime_value"
-    check_fitted(transaction_model)
     if not isinstance(transaction_model, TransactionModel):
         raise InvalidParameterError(
             f"The 'transaction_model' of {owner} must be a fitted BetaGeo, ModifiedBetaGeo or "
             f"ParetoNBD. Got {type(transaction_model).__name__} instead."
         )
+    check_fitted(transaction_model)
     if isinstance(time, bool) or not isinstance(time, (int, np.integer)) or time < 1:
         raise InvalidParameterError(
             f"The 'time' parameter of {owner} must be a whole number of months >= 1 such as 12. "
@@ -124,11 +124,13 @@ def lifetime_value(
     elif isinstance(monetary_value, pd.Series):
         values = monetary_value.reindex(summary.index).to_numpy(dtype=np.float64)
     else:
-        values = np.broadcast_to(as_float(monetary_value, "monetary_value", owner), (len(rfm),))
+        values = as_float(monetary_value, "monetary_value", owner)
+        if values.shape[0] == 1:
+            values = np.broadcast_to(values, (len(rfm),))
     if values.shape[0] != len(rfm) or not np.all(np.isfinite(values)):
         raise InvalidParameterError(
-            f"The 'monetary_value' given to {owner} must give one finite value per customer of "
-            f"the summary ({len(rfm)})."
+            f"The 'monetary_value' given to {owner} must be one finite value, or one per customer "
+            f"of the summary ({len(rfm)}). Got {values.shape[0]} value(s)."
         )
     theta = transaction_model._theta(summary, covariates, len(rfm), owner)
     clv = np.zeros(len(rfm))
