@@ -255,13 +255,12 @@ class TransactionModel(BaseEstimator, abc.ABC):  # type: ignore[misc]
         owner = f"{type(self).__name__}.expected_purchases"
         check_fitted(self)
         t_arr = time_array(t, owner=owner)
-        design = self._design()
-        if design.links and covariates is not None:
+        if covariates is None:
+            params = self.params_.to_numpy()
+            theta: Theta = [float(params[i]) for i in range(len(self._names))]
+        else:
             n = len(covariates) if hasattr(covariates, "__len__") else 1
             theta = self._theta(None, covariates, n, owner)
-        else:
-            params = self.params_.to_numpy()
-            theta = [float(params[i]) for i in range(design.n_base)]
         with np.errstate(all="ignore"):
             values = self._unconditional(theta, t_arr)
         out: FloatArray = np.asarray(values, dtype=np.float64)
