@@ -117,6 +117,57 @@ class _Label(abc.ABC):
         return series.sort_index()
 
 
+class _SpellLabel(_Label):
+    """A definition by client spells; a subclass states only its spells (:meth:`spells`)."""
+
+    @abc.abstractmethod
+    def spells(self, tables: Tables, as_of: pd.Timestamp) -> pd.DataFrame:
+        """Return the client spells (organisation_id, start, stop, event) before `as_of`."""
+
+    def outcomes(
+        self, tables: Tables, as_of: pd.Timestamp, landmarks: pd.DatetimeIndex
+    ) -> pd.DataFrame:
+        """Return the organisations at risk at each landmark, with duration and event.
+
+        Parameters
+        ----------
+        tables : mapping of str to pandas.DataFrame
+            Canonical tables.
+        as_of : pandas.Timestamp
+            End of the observed data; later rows are ignored.
+        landmarks : pandas.DatetimeIndex
+            Times before `as_of`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``organisation_id``, ``landmark``, ``duration`` (days) and ``event``.
+
+        Examples
+        --------
+        >>> deals = pd.DataFrame({"organisation_id": ["A"], "status": ["won"],
+        ...     "closed_at": pd.to_datetime(["2023-06-01"])})
+        >>> Inactivity("90D").outcomes({"deals": deals}, pd.Timestamp("2024-01-01"),
+        ...                            pd.DatetimeIndex(["2023-07-01"]))
+          organisation_id   landmark  duration  event
+        0               A 2023-07-01      60.0   True
+        >>> contracts = pd.DataFrame({"organisation_id": ["A"],
+        ...     "started_at": pd.to_datetime(["2023-01-01"]),
+        ...     "ends_at": pd.to_datetime(["2023-12-31"]), "cancelled_at": [pd.NaT]})
+        >>> ContractEnd("30D").outcomes({"contracts": contracts}, pd.Timestamp("2024-06-01"),
+        ...                             pd.DatetimeIndex(["2023-12-01"]))
+          organisation_id   landmark  duration  event
+        0               A 2023-12-01      60.0   True
+        >>> def always(tables, as_of):
+        ...     return pd.DataFrame({"organisation_id": ["A"], "start": [pd.Timestamp("2023-01-01")],
+        ...                          "stop": [as_of], "event": [False]})
+        >>> Custom(always).outcomes({}, pd.Timestamp("2024-01-01"), pd.DatetimeIndex(["2023-12-01"]))
+          organisation_id   landmark  duration  event
+        0               A 2023-12-01      31.0  False
+        """
+        return outcomes_from_spells(self.spells(tables, as_of), landmarks)
+
+
 def _gap(value: Any) -> pd.Timedelta:
     return to_duration(value, name="gap", owner="Inactivity")
 
@@ -138,7 +189,7 @@ def _custom_horizon(value: Any) -> pd.Timedelta:
 
 
 @attrs.frozen
-class Inactivity(_Label):
+class Inactivity(_SpellLabel):
     """Declare non-contractual buyers churned after `gap` without activity.
 
     An organisation churns at its last activity when nothing follows within `gap`; the churn is
@@ -288,39 +339,9 @@ class Inactivity(_Label):
             {"organisation_id": org[ends], "start": start_t, "stop": stop, "event": event}
         )
 
-    def outcomes(
-        self, tables: Tables, as_of: pd.Timestamp, landmarks: pd.DatetimeIndex
-    ) -> pd.DataFrame:
-        """Return the organisations at risk at each landmark, with duration and event.
-
-        Parameters
-        ----------
-        tables : mapping of str to pandas.DataFrame
-            Canonical tables.
-        as_of : pandas.Timestamp
-            End of the observed data; later rows are ignored.
-        landmarks : pandas.DatetimeIndex
-            Times before `as_of`.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``organisation_id``, ``landmark``, ``duration`` (days) and ``event``.
-
-        Examples
-        --------
-        >>> deals = pd.DataFrame({"organisation_id": ["A"], "status": ["won"],
-        ...     "closed_at": pd.to_datetime(["2023-06-01"])})
-        >>> Inactivity("90D").outcomes({"deals": deals}, pd.Timestamp("2024-01-01"),
-        ...                            pd.DatetimeIndex(["2023-07-01"]))
-          organisation_id   landmark  duration  event
-        0               A 2023-07-01      60.0   True
-        """
-        return outcomes_from_spells(self.spells(tables, as_of), landmarks)
-
 
 @attrs.frozen
-class ContractEnd(_Label):
+class ContractEnd(_SpellLabel):
     """Declare contractual clients churned when a contract ends and none follows within `grace`.
 
     Contracts of an organisation that overlap, or follow each other within `grace`, form one
@@ -417,37 +438,6 @@ class ContractEnd(_Label):
         # A contract cancelled before it started gives an empty spell: never at risk.
         return spells.loc[spells["stop"] > spells["start"]].reset_index(drop=True)
 
-    def outcomes(
-        self, tables: Tables, as_of: pd.Timestamp, landmarks: pd.DatetimeIndex
-    ) -> pd.DataFrame:
-        """Return the organisations at risk at each landmark, with duration and event.
-
-        Parameters
-        ----------
-        tables : mapping of str to pandas.DataFrame
-            Canonical tables.
-        as_of : pandas.Timestamp
-            End of the observed data; later rows are ignored.
-        landmarks : pandas.DatetimeIndex
-            Times before `as_of`.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``organisation_id``, ``landmark``, ``duration`` (days) and ``event``.
-
-        Examples
-        --------
-        >>> contracts = pd.DataFrame({"organisation_id": ["A"],
-        ...     "started_at": pd.to_datetime(["2023-01-01"]),
-        ...     "ends_at": pd.to_datetime(["2023-12-31"]), "cancelled_at": [pd.NaT]})
-        >>> ContractEnd("30D").outcomes({"contracts": contracts}, pd.Timestamp("2024-06-01"),
-        ...                             pd.DatetimeIndex(["2023-12-01"]))
-          organisation_id   landmark  duration  event
-        0               A 2023-12-01      60.0   True
-        """
-        return outcomes_from_spells(self.spells(tables, as_of), landmarks)
-
 
 def _check_spells(frame: Any, as_of: pd.Timestamp, owner: str) -> pd.DataFrame:
     if not isinstance(frame, pd.DataFrame):
@@ -501,7 +491,7 @@ def _check_spells(frame: Any, as_of: pd.Timestamp, owner: str) -> pd.DataFrame:
 
 
 @attrs.frozen
-class Custom(_Label):
+class Custom(_SpellLabel):
     """Define churn by a function that returns client spells.
 
     The function receives the tables, already cut at ``as_of`` (only rows strictly before it),
@@ -571,36 +561,6 @@ class Custom(_Label):
         """
         as_of = to_timestamp(as_of, owner=f"Custom({self.name!r}).spells")
         return _check_spells(self.func(tables, as_of), as_of, f"Custom({self.name!r})")
-
-    def outcomes(
-        self, tables: Tables, as_of: pd.Timestamp, landmarks: pd.DatetimeIndex
-    ) -> pd.DataFrame:
-        """Return the organisations at risk at each landmark, with duration and event.
-
-        Parameters
-        ----------
-        tables : mapping of str to pandas.DataFrame
-            Canonical tables.
-        as_of : pandas.Timestamp
-            End of the observed data.
-        landmarks : pandas.DatetimeIndex
-            Times before `as_of`.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``organisation_id``, ``landmark``, ``duration`` (days) and ``event``.
-
-        Examples
-        --------
-        >>> def always(tables, as_of):
-        ...     return pd.DataFrame({"organisation_id": ["A"], "start": [pd.Timestamp("2023-01-01")],
-        ...                          "stop": [as_of], "event": [False]})
-        >>> Custom(always).outcomes({}, pd.Timestamp("2024-01-01"), pd.DatetimeIndex(["2023-12-01"]))
-          organisation_id   landmark  duration  event
-        0               A 2023-12-01      31.0  False
-        """
-        return outcomes_from_spells(self.spells(tables, as_of), landmarks)
 
 
 def _definitions(values: Iterable[Any]) -> tuple[ChurnDefinition, ...]:
