@@ -8,7 +8,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lifelines import CoxPHFitter
-from lifelines.utils import concordance_index
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import adjusted_rand_score
 from sklearn.model_selection import cross_val_predict
@@ -21,6 +20,12 @@ from b2bclient.base import SCHEMAS, TABLE_NAMES, ClientBase
 from b2bclient.base._schema import SERVICE_CATEGORIES, STAGES
 from b2bclient.datasets import SyntheticTruth, make_client_base
 from b2bclient.datasets._segments import bayes_segments
+from b2bclient.datasets._signals import (
+    heldout_concordance,
+    landmark_survival,
+    observable_aggregates,
+    partner_auc,
+)
 
 END = pd.Timestamp("2025-01-01")
 FEATURES = [
@@ -69,97 +74,6 @@ def recompute_covariates(base: ClientBase, t: pd.Timestamp) -> pd.DataFrame:
     out[FEATURES[3]] = tickets.reindex(orgs.index, fill_value=0).astype("float64")
     out[FEATURES[4]] = orgs.index.isin(active["organisation_id"]).astype("float64")
     return out
-
-
-def survival(truth: SyntheticTruth) -> tuple[np.ndarray, np.ndarray, pd.Series]:
-    """Durations in days since the landmark (censored at END), events, and the true predictor."""
-    x = truth.covariates
-    churned = truth.churned_at.reindex(x.index)
-    duration = ((churned.fillna(END) - truth.landmark) / pd.Timedelta(days=1)).to_numpy()
-    return duration, churned.notna().to_numpy(), x @ truth.hazard_coefficients
-
-
-def heldout_concordance(truth: SyntheticTruth, seed: int = 0) -> float:
-    duration, event, eta = survival(truth)
-    half = np.random.default_rng(seed).random(len(eta)) < 0.5
-    return float(concordance_index(duration[half], -eta.to_numpy()[half], event[half]))
-
-
-def org_aggregates(base: ClientBase) -> pd.DataFrame:
-    """Observable per-organisation aggregates over the whole span."""
-    orgs = base.organisations.set_index("organisation_id")
-    years = ((END - orgs["created_at"]) / pd.Timedelta(days=365.25)).clip(lower=0.25)
-    deals = base.deals
-    won = deals[deals["status"] == "won"]
-    lines = base.deal_lines.merge(base.products[["product_id", "kind"]], on="product_id")
-    lines = lines.merge(deals[["deal_id", "organisation_id"]], on="deal_id")
-    counts = (
-        base.interactions.groupby(["organisation_id", "channel"], observed=True)
-        .size()
-        .unstack(fill_value=0)
-        .reindex(orgs.index, fill_value=0)
-    )
-    f = pd.DataFrame(index=orgs.index)
-    f["log_employees"] = np.log1p(orgs["employees"].astype("float64"))
-    per_org = won.groupby("organisation_id").size().reindex(orgs.index, fill_value=0)
-    f["orders"] = np.log1p(per_org / years)
-    median = won.groupby("organisation_id")["amount"].median().reindex(orgs.index)
-    f["value"] = np.log(median.fillna(deals["amount"].median()))
-    for channel in ("portal", "tender", "edi"):
-        share = (deals["channel"] == channel).groupby(deals["organisation_id"]).mean()
-        f[f"deals_{channel}"] = share.reindex(orgs.index, fill_value=0.0)
-    service = (lines["kind"] == "service").groupby(lines["organisation_id"]).mean()
-    f["service"] = service.reindex(orgs.index, fill_value=0.0)
-    projects = base.projects.groupby("organisation_id").size().reindex(orgs.index, fill_value=0)
-    f["projects"] = np.log1p(projects / years)
-    f["touches"] = np.log1p(counts.sum(axis=1) / years)
-    f["portal"] = counts["portal"] / counts.sum(axis=1).clip(lower=1)
-    f["tickets"] = np.log1p(counts["support"] / years)
-    personal = counts["email"] + counts["phone"] + counts["meeting"]
-    f["personal"] = np.log1p(personal / years)
-    f["contract"] = orgs.index.isin(base.contracts["organisation_id"]).astype("float64")
-    return f
-
-
-def partner_auc(base: ClientBase, truth: SyntheticTruth) -> float:
-    """AUC of a simple partner signal: true pairs against every same-industry look-alike.
-
-    The signal: same region, projects on the same site opened within 45 days of each other,
-    and site visits on the same day.
-    """
-    orgs = base.organisations.set_index("organisation_id")
-    pairs = truth.partner_pairs.rename(columns={"organisation_id": "s", "partner_id": "b"})
-    pairs["industry"] = pairs["b"].map(orgs["industry"])
-    pool = orgs.reset_index()[["organisation_id", "industry"]]
-    cand = pairs[["s", "industry"]].drop_duplicates().merge(pool, on="industry")
-    cand = cand.rename(columns={"organisation_id": "b"})[["s", "b"]]
-    true_keys = set(zip(pairs["s"], pairs["b"], strict=True))
-    cand["true"] = [k in true_keys for k in zip(cand["s"], cand["b"], strict=True)]
-    cand = cand.reset_index(drop=True)
-
-    region = orgs["region"]
-    score = (cand["s"].map(region) == cand["b"].map(region)).astype(float).to_numpy()
-    projects = base.projects.assign(site=base.projects["name"].str.split(" - ").str[0])
-    projects = projects[["organisation_id", "site", "created_at"]]
-    m = cand.reset_index().merge(projects, left_on="s", right_on="organisation_id")
-    m = m.merge(projects, left_on=["b", "site"], right_on=["organisation_id", "site"])
-    close = (m["created_at_x"] - m["created_at_y"]).abs() < pd.Timedelta(days=45)
-    score += 2.0 * m[close].groupby("index").size().reindex(cand.index, fill_value=0).to_numpy()
-    visits = base.interactions[base.interactions["kind"] == "site_visit"]
-    visits = visits.assign(day=visits["occurred_at"].dt.floor("D"))
-    visits = visits[["organisation_id", "day"]].drop_duplicates()
-    m = cand.reset_index().merge(visits, left_on="s", right_on="organisation_id")
-    m = m.merge(visits, left_on=["b", "day"], right_on=["organisation_id", "day"])
-    score += 3.0 * m.groupby("index").size().reindex(cand.index, fill_value=0).to_numpy()
-    cand["score"] = score
-
-    aucs = []
-    for _, group in cand.groupby("s"):
-        pos = group.loc[group["true"], "score"].to_numpy()
-        neg = group.loc[~group["true"], "score"].to_numpy()
-        wins = (pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()
-        aucs.append(wins)
-    return float(np.mean(aucs))
 
 
 # --- API -----------------------------------------------------------------------------------------
@@ -454,17 +368,17 @@ def test_churned_organisations_stop_buying_and_interacting(
 
 
 def test_true_hazard_concordance_on_heldout_half(truth: SyntheticTruth) -> None:
-    assert 0.70 <= heldout_concordance(truth) <= 0.85
+    assert 0.70 <= heldout_concordance(truth, END) <= 0.85
 
 
 def test_true_hazard_concordance_at_twenty_thousand() -> None:
     _, truth = make_client_base(20_000, seed=3, return_truth=True)
-    assert 0.70 <= heldout_concordance(truth, seed=3) <= 0.85
+    assert 0.70 <= heldout_concordance(truth, END, seed=3) <= 0.85
 
 
 def test_cox_model_recovers_the_coefficients() -> None:
     _, truth = make_client_base(5_000, seed=4, return_truth=True)
-    duration, event, _ = survival(truth)
+    duration, event = landmark_survival(truth, END)
     frame = truth.covariates.assign(duration=duration, event=event.astype(int))
     fitted = CoxPHFitter(penalizer=0.0).fit(frame, "duration", "event").summary
     error = (fitted["coef"] - truth.hazard_coefficients).abs()
@@ -472,7 +386,7 @@ def test_cox_model_recovers_the_coefficients() -> None:
 
 
 def test_segments_are_observable_but_not_perfectly(base: ClientBase, truth: SyntheticTruth) -> None:
-    features = org_aggregates(base)
+    features = observable_aggregates(base, END)
     labels = truth.segment.cat.codes.to_numpy()
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     predicted = cross_val_predict(model, features, labels, cv=3)
@@ -500,7 +414,7 @@ def test_difficulty_moves_every_signal() -> None:
     concordance, bayes_ari, partners = [], [], []
     for difficulty in (0.0, 0.5, 1.0):
         base, truth = make_client_base(2_000, seed=5, difficulty=difficulty, return_truth=True)
-        concordance.append(heldout_concordance(truth))
+        concordance.append(heldout_concordance(truth, END))
         codes = truth.segment.cat.codes.to_numpy()
         bayes = bayes_segments(truth.traits.to_numpy(), difficulty)
         bayes_ari.append(adjusted_rand_score(codes, bayes))
