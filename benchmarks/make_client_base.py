@@ -31,7 +31,7 @@ import time
 
 import pandas as pd
 
-from b2bclient.datasets import make_client_base
+from b2bclient.datasets import SyntheticTruth, make_client_base
 
 END = pd.Timestamp("2025-01-01")
 
@@ -55,6 +55,10 @@ def time_generation(n: int, seed: int) -> None:
     big = sum(len(base.tables[k]) for k in ("deals", "deal_lines", "interactions"))
     print(f"{'deals+lines+int.':<16}{big:>12,}")
     print(f"time {elapsed:.1f} s, peak resident memory {_peak_rss_mb():,.0f} MB")
+
+
+def _truth(n: int, seed: int, difficulty: float) -> SyntheticTruth:
+    return make_client_base(n, seed=seed, difficulty=difficulty, return_truth=True)[1]
 
 
 def quality(n: int, seed: int, coverage_seeds: int) -> None:
@@ -89,7 +93,7 @@ def quality(n: int, seed: int, coverage_seeds: int) -> None:
         auc = partner_auc(base, truth)
         covered = total = 0
         for s in range(seed, seed + coverage_seeds):
-            _, tr = make_client_base(n, seed=s, difficulty=difficulty, return_truth=True)
+            tr = truth if s == seed else _truth(n, s, difficulty)
             duration, event = landmark_survival(tr, END)
             frame = tr.covariates.assign(duration=duration, event=event.astype(int))
             summary = CoxPHFitter(penalizer=0.0).fit(frame, "duration", "event").summary
