@@ -126,6 +126,17 @@ def test_score_is_harrells_concordance() -> None:
     assert model.score(X, Y) == pytest.approx(expected)
 
 
+def test_score_without_a_comparable_pair_raises() -> None:
+    model = ChurnModel().fit(X, Y)
+    censored = Surv.from_arrays(Y["duration"][:3], [False, False, False])
+    with pytest.raises(InvalidParameterError, match="every row is censored"):
+        model.score(X.iloc[:3], censored)
+    # The only churn comes last, so no row outlasts it.
+    late = Surv.from_arrays([10.0, 20.0, 30.0], [False, False, True])
+    with pytest.raises(InvalidParameterError, match="no comparable pair"):
+        model.score(X.iloc[:3], late)
+
+
 def test_cross_validation_splits_the_surv_target() -> None:
     scores = cross_val_score(ChurnModel(), X, Y, cv=3)
     assert scores.shape == (3,) and (scores > 0.6).all()

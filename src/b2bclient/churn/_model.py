@@ -29,6 +29,7 @@ from b2bclient._time import to_duration
 from b2bclient.churn._encoding import FloatMatrix, encode, fit_encoding
 from b2bclient.churn._estimators import kaplan_meier, nelson_aalen, step_at
 from b2bclient.churn._surv import Surv
+from b2bclient.churn.metrics import concordance_index_harrell
 
 __all__ = ["KINDS", "ChurnModel"]
 
@@ -686,8 +687,6 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         >>> round(ChurnModel(penalizer=0.0).fit(X, y).score(X, y), 3)
         0.923
         """
-        from lifelines.utils import concordance_index
-
         risk = self.predict(X)
         duration, event = Surv.to_arrays(y, name="y")
         if duration.shape[0] != risk.shape[0]:
@@ -700,13 +699,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
                 "ChurnModel.score needs at least one observed churn in y to rank; every row is "
                 "censored. Score on a longer follow-up window."
             )
-        try:
-            return float(concordance_index(duration, -risk, event))
-        except ZeroDivisionError as exc:
-            raise InvalidParameterError(
-                "ChurnModel.score found no comparable pair in y (each churn happens after every "
-                "other row is censored). Score on more rows or a longer follow-up."
-            ) from exc
+        return concordance_index_harrell(duration, event, risk)
 
     # ------------------------------------------------------------------ interpretation
 
