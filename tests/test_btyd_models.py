@@ -446,6 +446,26 @@ def test_lifetime_value_parameters(small_sample: pd.DataFrame) -> None:
     np.testing.assert_allclose(weeks_per_month.to_numpy(), explicit.to_numpy(), rtol=1e-12)
 
 
+@pytest.mark.parametrize(
+    ("cls", "truth"), [(btyd.BetaGeo, BG_TRUTH), (btyd.ParetoNBD, PARETO_TRUTH)]
+)
+def test_lifetime_value_sums_conditional_expectations(cls: Any, truth: dict[str, float]) -> None:
+    sample = btyd.simulate_summary(cls, T=40.0, n_customers=500, params=truth, random_state=3)
+    model = cls().fit(sample)
+    per_month = 365.25 / 12 / 7
+    clv = btyd.lifetime_value(model, sample, monetary_value=2.0, time=3, freq="W")
+    expected = sum(
+        2.0
+        * (
+            model.conditional_expected_purchases(month * per_month, sample)
+            - model.conditional_expected_purchases((month - 1) * per_month, sample)
+        )
+        / 1.01**month
+        for month in (1, 2, 3)
+    )
+    np.testing.assert_allclose(clv.to_numpy(), expected.to_numpy(), rtol=1e-10, atol=1e-12)
+
+
 def test_simulate_summary_validation() -> None:
     with pytest.raises(InvalidParameterError, match="lack"):
         btyd.simulate_summary(btyd.BetaGeo, T=1.0, n_customers=2, params={"r": 1.0})

@@ -61,15 +61,23 @@ class TransactionModel(BaseEstimator, abc.ABC):  # type: ignore[misc]
     ) -> FloatArray: ...
 
     @abc.abstractmethod
-    def _conditional(
-        self, theta: Theta, t: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
-    ) -> FloatArray: ...
+    def _expected_if_alive(
+        self, theta: Theta, t: FloatArray, x: FloatArray, T: FloatArray
+    ) -> FloatArray:
+        """Return the expected purchases in the next `t` periods of a customer still alive."""
 
     @abc.abstractmethod
     def _unconditional(self, theta: Theta, t: FloatArray) -> FloatArray: ...
 
     def _active_links(self) -> tuple[tuple[str, str, float], ...]:
         return ()
+
+    def _conditional(
+        self, theta: Theta, t: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
+    ) -> FloatArray:
+        """Return the expected purchases in the next `t` periods given the history."""
+        out: FloatArray = self._p_alive(theta, x, tx, T) * self._expected_if_alive(theta, t, x, T)
+        return out
 
     def _summed_loglik(self) -> LogLikSum | None:
         """Return a faster total log-likelihood for fits without covariates, if the model has one."""

@@ -251,14 +251,12 @@ class _BetaGeoFamily(TransactionModel):
     def _summed_loglik(self) -> LogLikSum:
         return _mbg_sums if self._modified else _bg_sums
 
-    def _conditional(
-        self, theta: Theta, t: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
+    def _expected_if_alive(
+        self, theta: Theta, t: FloatArray, x: FloatArray, T: FloatArray
     ) -> FloatArray:
         r, alpha, a, b = theta
         shift = 0.0 if self._modified else -1.0  # see bg_expected_term
-        term = bg_expected_term(r, a, b, x, shift, alpha + T, t)
-        out: FloatArray = term * self._p_alive(theta, x, tx, T)
-        return out
+        return bg_expected_term(r, a, b, x, shift, alpha + T, t)
 
     def _simulate(
         self, theta: Theta, t_obs: FloatArray, rng: np.random.Generator

@@ -205,13 +205,12 @@ class ParetoNBD(TransactionModel):
         out: FloatArray = np.exp(log_f - log_sum)
         return out
 
-    def _conditional(
-        self, theta: Theta, t: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
+    def _expected_if_alive(
+        self, theta: Theta, t: FloatArray, x: FloatArray, T: FloatArray
     ) -> FloatArray:
         r, alpha, s, beta = (float(p) for p in theta)
-        alive = self._p_alive(theta, x, tx, T)
         horizon = expm1_ratio(s - 1.0, np.log(beta + T + t) - np.log(beta + T))
-        out: FloatArray = alive * (r + x) * (beta + T) / (alpha + T) * horizon
+        out: FloatArray = (r + x) * (beta + T) / (alpha + T) * horizon
         return out
 
     def _unconditional(self, theta: Theta, t: FloatArray) -> FloatArray:

@@ -135,12 +135,13 @@ def lifetime_value(
     theta = transaction_model._theta(summary, covariates, len(rfm), owner)
     clv = np.zeros(len(rfm))
     with np.errstate(all="ignore"):
+        # P(alive) does not depend on the horizon: compute it once, not once per month.
+        alive = transaction_model._p_alive(theta, rfm.frequency, rfm.recency, rfm.T)
         previous = np.zeros(len(rfm))
         for month in range(1, int(time) + 1):
             horizon = np.full(len(rfm), month * per_month)
-            current = transaction_model._conditional(
-                theta, horizon, rfm.frequency, rfm.recency, rfm.T
-            )
+            current = transaction_model._expected_if_alive(theta, horizon, rfm.frequency, rfm.T)
             clv += values * (current - previous) / (1.0 + discount_rate) ** month
             previous = current
+        clv *= alive
     return pd.Series(clv, index=summary.index, name="clv")
