@@ -21,7 +21,7 @@ from scipy import optimize
 from b2bclient._exceptions import ConvergenceError
 from b2bclient.btyd._validation import FloatArray
 
-__all__ = ["Design", "FitResult", "Rows", "fit_mle", "group_rows"]
+__all__ = ["Design", "FitResult", "Rows", "distinct_rows", "fit_mle", "group_rows"]
 
 Theta = list["float | FloatArray"]
 LogLik = Callable[[Theta, "Rows", bool], tuple[FloatArray, "FloatArray | None"]]
@@ -85,28 +85,39 @@ class Rows:
         return out
 
 
+def distinct_rows(
+    parts: Sequence[npt.NDArray[Any]],
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+    """Return the group code of each row of the columns `parts`, and each group's first row.
+
+    Rows are matched by hashing (pandas.factorize), so grouping costs linear time. Codes number
+    the groups in order of first appearance.
+    """
+    n = parts[0].shape[0]
+    codes: npt.NDArray[np.intp] = np.zeros(n, dtype=np.intp)
+    for part in parts:
+        part_codes, part_uniques = pd.factorize(part)
+        codes, _ = pd.factorize(codes * len(part_uniques) + part_codes)
+    n_groups = int(codes.max()) + 1 if n else 0
+    first = np.empty(n_groups, dtype=np.int64)
+    first[codes[::-1]] = np.arange(n - 1, -1, -1)
+    return codes, first
+
+
 def group_rows(columns: dict[str, FloatArray], covariates: FloatArray | None = None) -> Rows:
     """Group identical rows of `columns` (and `covariates`) and return them with weights.
 
-    Rows are matched by hashing (pandas.factorize), so grouping costs linear time; summaries
-    in whole periods typically shrink a hundredfold.
+    Summaries in whole periods typically shrink a hundredfold.
     """
     names = list(columns)
     parts = [columns[k] for k in names]
     if covariates is not None:
         parts.extend(np.ascontiguousarray(c) for c in covariates.T)
     n = parts[0].shape[0]
-    codes = np.zeros(n, dtype=np.int64)
-    n_groups = 1
-    for part in parts:
-        part_codes, part_uniques = pd.factorize(part)
-        codes = codes * len(part_uniques) + part_codes
-        codes, uniques = pd.factorize(codes)
-        n_groups = len(uniques)
+    codes, first = distinct_rows(parts)
+    n_groups = first.shape[0]
     if n_groups == n:
         return Rows(dict(columns), np.ones(n), covariates)
-    first = np.empty(n_groups, dtype=np.int64)
-    first[codes[::-1]] = np.arange(n - 1, -1, -1)
     weights = np.bincount(codes, minlength=n_groups).astype(np.float64)
     grouped = {k: np.ascontiguousarray(columns[k][first]) for k in names}
     cov = np.ascontiguousarray(covariates[first]) if covariates is not None else None

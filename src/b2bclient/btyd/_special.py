@@ -26,9 +26,9 @@ Two building blocks:
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from scipy import special
 
+from b2bclient.btyd._mle import distinct_rows
 from b2bclient.btyd._validation import FloatArray
 
 __all__ = ["bg_expected_term", "expm1_ratio", "gauss_series"]
@@ -161,13 +161,8 @@ def gauss_series(
     if n_rows == 0:
         return np.ones(0), np.zeros(0), np.zeros(0), np.zeros(0)
     # Histories often share (b, c, z), e.g. every customer without repeat purchases at t = 0.
-    codes = np.zeros(n_rows, dtype=np.int64)
-    for column in (b, c, z):
-        column_codes, uniques = pd.factorize(column)
-        codes, _ = pd.factorize(codes * len(uniques) + column_codes)
-    n_unique = int(codes.max()) + 1
-    first = np.empty(n_unique, dtype=np.int64)
-    first[codes[::-1]] = np.arange(n_rows - 1, -1, -1)
+    codes, first = distinct_rows((b, c, z))
+    n_unique = first.shape[0]
     ub, uc, uz = b[first], c[first], z[first]
     near = uz > _QUADRATURE_Z
     unique_out = tuple(np.empty(n_unique) for _ in range(4))
