@@ -78,14 +78,14 @@ class ClientBase:
         known_before: Any = None,
     ) -> None:
         self._positions: dict[tuple[str, str], np.ndarray] = {}
+        self._index: dict[str, pd.Index] = {}
         if validate:
-            self._tables, self._positions = coerce_tables(tables)
+            self._tables, self._positions, self._index = coerce_tables(tables)
         else:
             self._tables = {name: tables[name] for name in TABLE_NAMES}
         self._known_before: pd.Timestamp | None = (
             None if known_before is None else to_timestamp(known_before, name="known_before")
         )
-        self._index: dict[str, pd.Index] = {}
 
     # --- construction ---------------------------------------------------------------------------
 
@@ -486,7 +486,7 @@ class ClientBase:
 
         tables, positions = cut_tables(self._tables, cut, self.reference_positions)
         view = ClientBase(tables, validate=False, known_before=cut)
-        view._positions = positions
+        view._positions.update(positions)
         return view
 
     # --- I/O ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ offending ids. Internals trust tables that passed through here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,7 @@ import pandas as pd
 from b2bclient._exceptions import InvalidTablesError
 from b2bclient.base._schema import SCHEMAS, STAGES, TABLE_NAMES, Column, TableSchema
 
-__all__ = ["coerce_tables", "empty_table", "reference_positions"]
+__all__ = ["Validated", "coerce_tables", "empty_table", "reference_positions"]
 
 _SHOW = 5  # ids named in a message line
 _PROBLEM_COLUMNS = ["table", "column", "check", "row_id", "value"]
@@ -389,12 +389,35 @@ class _RowIds:
         return out
 
 
+class _KeyIndexes:
+    """The key of each single-key table as a pandas Index, built once and shared by every check."""
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame]) -> None:
+        self._tables = tables
+        self.built: dict[str, pd.Index] = {}
+
+    def __getitem__(self, table: str) -> pd.Index:
+        index = self.built.get(table)
+        if index is None:
+            index = pd.Index(self._tables[table][SCHEMAS[table].key[0]])
+            self.built[table] = index
+        return index
+
+
+class Validated(NamedTuple):
+    """What validation hands to a :class:`~b2bclient.base.ClientBase`."""
+
+    tables: dict[str, pd.DataFrame]
+    #: For each foreign-key column, the row position of the referenced row (-1 for null).
+    positions: dict[tuple[str, str], np.ndarray]
+    #: The key Index of each single-key table that validation built (unique keys only).
+    key_indexes: dict[str, pd.Index]
+
+
 # --- entry point ---------------------------------------------------------------------------------
 
 
-def coerce_tables(
-    frames: Mapping[str, Any],
-) -> tuple[dict[str, pd.DataFrame], dict[tuple[str, str], np.ndarray]]:
+def coerce_tables(frames: Mapping[str, Any]) -> Validated:
     """Coerce and validate `frames` into the ten canonical tables.
 
     Parameters
@@ -404,11 +427,11 @@ def coerce_tables(
 
     Returns
     -------
-    tables : dict of str to pandas.DataFrame
-        All ten tables, canonical columns first in schema order with canonical dtypes, extra
-        columns after them, a fresh RangeIndex; absent tables are empty.
-    positions : dict of (table, column) to numpy.ndarray
-        For each foreign-key column, the row position of the referenced row (-1 for null).
+    Validated
+        ``tables``: all ten tables, canonical columns first in schema order with canonical
+        dtypes, extra columns after them, a fresh RangeIndex; absent tables are empty.
+        ``positions``: for each foreign-key column, the row position of the referenced row (-1
+        for null). ``key_indexes``: the unique key Index of the tables validation indexed.
 
     Raises
     ------
@@ -433,6 +456,7 @@ def coerce_tables(
         )
     tables: dict[str, pd.DataFrame] = {}
     positions: dict[tuple[str, str], np.ndarray] = {}
+    indexes = _KeyIndexes(tables)
     row_ids: dict[str, _RowIds] = {}
     complete: dict[str, bool] = {}
     for name in TABLE_NAMES:
@@ -456,9 +480,10 @@ def coerce_tables(
         g[2] in ("missing_table", "not_a_frame") and g[0] == "organisations"
         for g in problems.groups
     ):
-        _check_relations(tables, row_ids, complete, problems, positions)
+        _check_relations(tables, row_ids, complete, problems, positions, indexes)
     problems.raise_if_any({n: "/".join(s.key) for n, s in SCHEMAS.items()})
-    return tables, positions
+    unique = {name: index for name, index in indexes.built.items() if index.is_unique}
+    return Validated(tables, positions, unique)
 
 
 def _coerce_table(
@@ -547,6 +572,7 @@ def _check_relations(
     complete: dict[str, bool],
     problems: _Problems,
     positions: dict[tuple[str, str], np.ndarray],
+    indexes: _KeyIndexes,
 ) -> None:
     for name in TABLE_NAMES:
         schema = SCHEMAS[name]
@@ -555,7 +581,7 @@ def _check_relations(
             continue
         ids = row_ids[name]
         # duplicate keys
-        if len(schema.key) == 1 and pd.Index(df[schema.key[0]]).is_unique:
+        if len(schema.key) == 1 and indexes[name].is_unique:
             dup = np.zeros(len(df), dtype=bool)
         else:
             dup = df.duplicated(subset=list(schema.key), keep=False).to_numpy()
@@ -572,12 +598,10 @@ def _check_relations(
         for column in schema.columns:
             if column.references is None:
                 continue
-            parent = SCHEMAS[column.references]
             if not complete[column.references]:
                 continue
-            known = tables[column.references][parent.key[0]]
+            index = indexes[column.references]
             values = df[column.name]
-            index = pd.Index(known)
             if index.is_unique:
                 # Positions of the referenced rows: -1 for a null or an unknown reference. Kept
                 # by the ClientBase so that as_of and the extractors never hash the ids again.
@@ -585,10 +609,10 @@ def _check_relations(
                 positions[(name, column.name)] = pos
                 dangling = (pos < 0) & values.notna().to_numpy()
             else:
-                dangling = values.notna().to_numpy() & ~values.isin(known).to_numpy()
+                dangling = values.notna().to_numpy() & ~values.isin(index).to_numpy()
             if dangling.any():
                 what = _SINGULAR.get(column.references, column.references)
-                hint = f" (the {column.references} table is empty)" if len(known) == 0 else ""
+                hint = f" (the {column.references} table is empty)" if len(index) == 0 else ""
                 problems.add(
                     name,
                     column.name,
@@ -610,7 +634,7 @@ def _check_relations(
                     df[end].to_numpy()[bad],
                 )
     _check_status_times(tables, row_ids, complete, problems)
-    _check_parent_cycles(tables, row_ids, complete, problems)
+    _check_parent_cycles(tables, row_ids, complete, problems, positions)
     _check_stage_order(tables, row_ids, complete, problems)
     rel = tables["relationships"]
     if complete["relationships"] and not rel.empty:
@@ -664,14 +688,12 @@ def _check_parent_cycles(
     row_ids: dict[str, _RowIds],
     complete: dict[str, bool],
     problems: _Problems,
+    positions: dict[tuple[str, str], np.ndarray],
 ) -> None:
     orgs = tables["organisations"]
-    if not complete["organisations"] or orgs.empty or orgs["parent_id"].isna().all():
+    parent = positions.get(("organisations", "parent_id"))  # absent when keys are not unique
+    if parent is None or not complete["organisations"] or not (parent >= 0).any():
         return
-    index = pd.Index(orgs["organisation_id"])
-    if not index.is_unique:
-        return
-    parent = index.get_indexer(orgs["parent_id"])  # -1 for no parent or unknown parent
     n = len(parent)
     jump = parent.copy()
     for _ in range(int(np.ceil(np.log2(max(n, 2)))) + 1):
