@@ -261,6 +261,20 @@ def test_survival_frame_joins_features_at_each_landmark() -> None:
     assert y["event"].all()
 
 
+def test_survival_frame_features_see_only_rows_before_the_landmark() -> None:
+    def all_deals(base: object, landmark: pd.Timestamp) -> pd.DataFrame:
+        d = base.deals  # type: ignore[attr-defined]
+        assert (d["created_at"] < landmark).all()
+        return d.groupby("organisation_id").size().astype(float).rename("orders").to_frame()
+
+    args = (small_base(), "2024-02-01", Inactivity(90))
+    marks = [day(50), day(250)]
+    unfiltered = survival_frame(*args, landmarks=marks, features=all_deals)
+    pd.testing.assert_frame_equal(
+        unfiltered, survival_frame(*args, landmarks=marks, features=orders)
+    )
+
+
 def test_survival_frame_censors_at_as_of_and_at_horizon() -> None:
     frame = survival_frame(
         small_base(), day(320), Inactivity(90), landmarks=day(250), features=False

@@ -77,7 +77,8 @@ def survival_frame(
     features : callable, bool or None, default=None
         ``None`` computes :func:`b2bclient.features.build_features` at each landmark;
         a callable ``features(base, landmark)`` returning a DataFrame indexed by
-        ``organisation_id`` replaces it; ``False`` leaves the features out.
+        ``organisation_id`` replaces it; ``False`` leaves the features out. Either receives
+        the base as known before the landmark (``base.as_of(landmark)``).
     horizon : str or pandas.Timedelta, optional
         Censor every row at ``landmark + horizon`` (for example to give every landmark the same
         follow-up).
@@ -138,7 +139,7 @@ def survival_frame(
     parts = []
     for lm in marks:
         rows = out.loc[out["landmark"] == lm]
-        feats = compute(cut, lm)
+        feats = compute(cut.as_of(lm), lm)
         if not isinstance(feats, pd.DataFrame):
             raise InvalidParameterError(
                 f"The 'features' function of {owner} must return a DataFrame indexed by "
