@@ -314,6 +314,7 @@ def fit_mle(
         n_coef - design.n_base
     )
     best: Any = None
+    # Starts are tried in order and the first that converges is kept.
     for start in starts:
         v0 = np.zeros(n_coef)
         v0[: design.n_base] = start
@@ -328,8 +329,7 @@ def fit_mle(
         if not np.isfinite(res.fun):
             continue
         _, grad = fun(res.x)
-        ok = bool(res.success) or float(np.max(np.abs(grad))) < 1e-5
-        if ok and (best is None or res.fun < best.fun):
+        if res.success or float(np.max(np.abs(grad))) < 1e-5:
             best = res
             break
     if best is None:
