@@ -176,10 +176,9 @@ def plot_p_alive_matrix(
     # Recency 0 is only possible without repeat purchases; show it as missing elsewhere.
     valid = ~((grid_x > 0) & (grid_r == 0)) & ~((grid_x == 0) & (grid_r > 0))
     grid_r_valid = np.where(valid, grid_r, np.where(grid_x > 0, recencies[1], 0.0))
-    grid_x_valid = grid_x
     values = np.asarray(
         model.p_alive(
-            frequency=grid_x_valid.ravel(),
+            frequency=grid_x.ravel(),
             recency=grid_r_valid.ravel(),
             T=np.full(grid_x.size, float(max_recency)),
         ),
