@@ -20,6 +20,7 @@ from b2bclient.btyd._validation import (
     labels,
     monetary_array,
 )
+from b2bclient.btyd._value import lifetime_value
 
 __all__ = ["GammaGamma"]
 
@@ -298,8 +299,6 @@ class GammaGamma(BaseEstimator):  # type: ignore[misc]
         >>> bool((clv >= 0).all())
         True
         """
-        from b2bclient.btyd._value import lifetime_value
-
         check_fitted(self)
         profit = self.conditional_expected_average_profit(summary)
         return lifetime_value(
