@@ -35,10 +35,10 @@ def _directory(path: Path, *, reading: bool) -> Path:
     return path
 
 
-def _missing_organisations(path: Path, suffix: str) -> InvalidTablesError:
+def _missing_organisations(what: str) -> InvalidTablesError:
+    """Return the error of a source without its one required table; `what` says where we looked."""
     return InvalidTablesError(
-        f"1 problem in 'organisations'\n  *: no organisations{suffix} in {str(path)!r}; it is the "
-        "one required table",
+        f"1 problem in 'organisations'\n  *: {what}; it is the one required table",
         pd.DataFrame(
             [("organisations", "*", "missing_table", None, None)],
             columns=["table", "column", "check", "row_id", "value"],
@@ -64,7 +64,7 @@ def read_parquet(path: Path) -> dict[str, pd.DataFrame]:
         if (path / f"{name}.parquet").exists()
     }
     if "organisations" not in frames:
-        raise _missing_organisations(path, ".parquet")
+        raise _missing_organisations(f"no organisations.parquet in {str(path)!r}")
     return frames
 
 
@@ -72,7 +72,7 @@ def to_csv(tables: Mapping[str, pd.DataFrame], path: Path) -> None:
     """Write one ``<table>.csv`` file per table into directory `path`, times in ISO 8601."""
     _directory(path, reading=False)
     for name in TABLE_NAMES:
-        df = tables[name].copy()
+        df = tables[name].copy(deep=False)  # columns are replaced, never modified in place
         for column in df.columns:
             if pd.api.types.is_datetime64_dtype(df[column].dtype):
                 df[column] = df[column].dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
@@ -98,7 +98,7 @@ def read_csv(path: Path) -> dict[str, pd.DataFrame]:
                 df[column] = df[column].astype(object).where(df[column].notna(), None)
         frames[name] = df
     if "organisations" not in frames:
-        raise _missing_organisations(path, ".csv")
+        raise _missing_organisations(f"no organisations.csv in {str(path)!r}")
     return frames
 
 
@@ -126,8 +126,7 @@ def to_sql(
     sqlalchemy = _require("sqlalchemy", "sql")
     with engine.begin() as connection:
         for name in TABLE_NAMES:
-            df = tables[name]
-            out = df.copy()
+            out = tables[name].copy(deep=False)  # columns are replaced, never modified in place
             dtypes: dict[str, Any] = {}
             for column in SCHEMAS[name].columns:
                 if column.kind == "enum":
@@ -165,17 +164,8 @@ def read_sql(con: Any, *, prefix: str = "", schema: str | None = None) -> dict[s
             table = prefix + name
             if table not in present:
                 continue
-            columns = {c.name: c for c in SCHEMAS[name].columns}
-            time_columns = [n for n, c in columns.items() if c.kind == "time"]
-            df = pd.read_sql_table(table, connection, schema=schema, parse_dates=time_columns)
-            frames[name] = df
+            times = [c.name for c in SCHEMAS[name].columns if c.kind == "time"]
+            frames[name] = pd.read_sql_table(table, connection, schema=schema, parse_dates=times)
     if "organisations" not in frames:
-        raise InvalidTablesError(
-            f"1 problem in 'organisations'\n  *: no table {prefix + 'organisations'!r} in the "
-            "database; it is the one required table",
-            pd.DataFrame(
-                [("organisations", "*", "missing_table", None, None)],
-                columns=["table", "column", "check", "row_id", "value"],
-            ),
-        )
+        raise _missing_organisations(f"no table {prefix + 'organisations'!r} in the database")
     return frames
