@@ -79,8 +79,10 @@ def test_calibration_plot_and_table() -> None:
     ax = plot_calibration(model, X, y, horizon="150D", n_bins=5)
     np.testing.assert_allclose(ax.get_lines()[0].get_xdata(), table["predicted"])
     assert "150 days" in ax.get_xlabel()
-    with pytest.raises(InvalidParameterError, match="'n_bins'"):
+    with pytest.raises(InvalidParameterError, match="'n_bins' parameter of calibration_table"):
         calibration_table(model, X, y, horizon="150D", n_bins=0)
+    with pytest.raises(InvalidParameterError, match="'n_bins' parameter of plot_calibration"):
+        plot_calibration(model, X, y, horizon="150D", n_bins=0)
 
 
 def test_hazard_ratio_forest_plot() -> None:

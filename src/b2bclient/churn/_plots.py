@@ -198,7 +198,14 @@ def calibration_table(
     >>> table.columns.tolist(), int(table["n"].sum())
     (['n', 'predicted', 'observed'], 400)
     """
-    owner = "plot_calibration"
+    table, _ = _calibration(model, X, y, horizon, n_bins, "calibration_table")
+    return table
+
+
+def _calibration(
+    model: ChurnModel, X: Any, y: Any, horizon: Any, n_bins: int, owner: str
+) -> tuple[pd.DataFrame, float]:
+    """Return the calibration table and the horizon in days, naming `owner` in errors."""
     _check_model(model, owner)
     if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
         raise InvalidParameterError(
@@ -206,7 +213,8 @@ def calibration_table(
             f"{n_bins!r} instead."
         )
     p = model.predict_churn_probability(X, horizon)
-    h = model.horizon_ if horizon is None else _horizon_days(horizon)
+    h = model.horizon_ if horizon is None else _horizon_days(horizon, owner)
+    assert h is not None  # predict_churn_probability refuses a model and call without horizon
     duration, event = Surv.to_arrays(y, name="y")
     if duration.shape[0] != p.shape[0]:
         raise InvalidParameterError(
@@ -220,11 +228,11 @@ def calibration_table(
         t, s = kaplan_meier(duration[idx], event[idx])
         observed = 1.0 - float(step_at(t, s, np.array([h]), initial=1.0)[0])
         rows.append({"n": idx.shape[0], "predicted": float(p[idx].mean()), "observed": observed})
-    return pd.DataFrame(rows, index=pd.RangeIndex(len(rows), name="bin"))
+    return pd.DataFrame(rows, index=pd.RangeIndex(len(rows), name="bin")), h
 
 
-def _horizon_days(horizon: Any) -> float:
-    return float(to_duration(horizon, name="horizon", owner="plot_calibration") / _DAY)
+def _horizon_days(horizon: Any, owner: str) -> float:
+    return float(to_duration(horizon, name="horizon", owner=owner) / _DAY)
 
 
 def plot_calibration(
@@ -278,12 +286,11 @@ def plot_calibration(
     5
     """
     pyplot()
-    table = calibration_table(model, X, y, horizon=horizon, n_bins=n_bins)
+    table, h = _calibration(model, X, y, horizon, n_bins, "plot_calibration")
     ax = axes(ax)
     ax.plot(table["predicted"], table["observed"], "o-", label="model")
     top = float(max(table["predicted"].max(), table["observed"].max(), 0.05)) * 1.05
     ax.plot([0.0, top], [0.0, top], ":", color="grey", label="perfect calibration")
-    h = model.horizon_ if horizon is None else _horizon_days(horizon)
     ax.set_xlabel(f"predicted churn probability within {h:g} days")
     ax.set_ylabel("observed churn (Kaplan-Meier)")
     ax.set_xlim(0.0, top)
