@@ -99,6 +99,8 @@ def test_returns_base_only_by_default() -> None:
         ({"end": "2020-06-01"}, "end"),
         ({"landmark": "2019-01-01"}, "landmark"),
         ({"start": "not a date"}, "start"),
+        ({"start": "1677-09-22"}, "start"),
+        ({"end": "2262-01-01"}, "end"),
         ({"return_truth": "yes"}, "return_truth"),
     ],
 )

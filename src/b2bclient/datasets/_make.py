@@ -54,6 +54,10 @@ from b2bclient.datasets._truth import SyntheticTruth
 __all__ = ["make_client_base"]
 
 _OWNER = "make_client_base"
+# Times are int64 nanoseconds (datetime64[ns] ends in April 2262) and churn is drawn up to 100
+# years ahead, so the span keeps clear of both ends of that range.
+_EARLIEST = pd.Timestamp("1900-01-01")
+_LATEST = pd.Timestamp("2150-01-01")
 
 
 @overload
@@ -133,8 +137,8 @@ def make_client_base(
     n_organisations : int, default 2000
         Number of organisations.
     start, end : str or timestamp-like, default "2020-01-01", "2025-01-01"
-        The span, at least 180 days; no event happens at or after `end`. (A contract's scheduled
-        ``ends_at`` may lie beyond it.)
+        The span, at least 180 days, within 1900-01-01 .. 2150-01-01; no event happens at or
+        after `end`. (A contract's scheduled ``ends_at`` may lie beyond it.)
     landmark : str or timestamp-like, optional
         When the churn covariates are taken, strictly between `start` and `end`; by default 60%
         of the way from `start` to `end`, rounded to a day.
@@ -324,6 +328,13 @@ def _check_parameters(
         )
     t0 = to_timestamp(start, name="start", owner=_OWNER).floor("s")
     t1 = to_timestamp(end, name="end", owner=_OWNER).floor("s")
+    for name, value, t in (("start", start, t0), ("end", end, t1)):
+        if not _EARLIEST <= t <= _LATEST:
+            raise InvalidParameterError(
+                f"The {name!r} parameter of {_OWNER} must lie between {_EARLIEST.date()} and "
+                f"{_LATEST.date()}, so that every generated time fits in datetime64[ns]. "
+                f"Got {value!r} instead."
+            )
     if t1 - t0 < pd.Timedelta(days=180):
         raise InvalidParameterError(
             f"The 'end' parameter of {_OWNER} must lie at least 180 days after 'start' "
