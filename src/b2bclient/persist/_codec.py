@@ -389,30 +389,25 @@ class Encoder:
             )
         params = value.get_params(deep=False)
         encoded_params = {k: self.encode(v, f"{path}.{k}") for k, v in params.items()}
-        get_hook = getattr(cls, "_b2b_get_state", None)
-        set_hook = getattr(cls, "_b2b_set_state", None)
-        if is_b2bclient_module(cls.__module__):
-            if (get_hook is None) != (set_hook is None):
+        protocol = _protocol_of(cls)
+        has_get_hook = getattr(cls, "_b2b_get_state", None) is not None
+        if protocol != "sklearn" and has_get_hook != (protocol == "hooks"):
+            raise FormatError(
+                f"Cannot save {self.owner}: {class_name(cls)} defines only one of "
+                "_b2b_get_state and _b2b_set_state; define both so that the state it "
+                "saves can be restored."
+            )
+        if protocol == "hooks":
+            state = value._b2b_get_state()
+            if type(state) is not dict or not all(type(k) is str for k in state):
                 raise FormatError(
-                    f"Cannot save {self.owner}: {class_name(cls)} defines only one of "
-                    "_b2b_get_state and _b2b_set_state; define both so that the state it "
-                    "saves can be restored."
+                    f"Cannot save {self.owner}: {class_name(cls)}._b2b_get_state must "
+                    f"return a dict with str keys. Got a {_type_text(state)} instead."
                 )
-            if get_hook is not None:
-                state = value._b2b_get_state()
-                if type(state) is not dict or not all(type(k) is str for k in state):
-                    raise FormatError(
-                        f"Cannot save {self.owner}: {class_name(cls)}._b2b_get_state must "
-                        f"return a dict with str keys. Got a {_type_text(state)} instead."
-                    )
-                protocol = "hooks"
-            else:
-                state = {
-                    k: v
-                    for k, v in vars(value).items()
-                    if k.endswith("_") and not k.startswith("_")
-                }
-                protocol = "attributes"
+        elif protocol == "attributes":
+            state = {
+                k: v for k, v in vars(value).items() if k.endswith("_") and not k.startswith("_")
+            }
         else:
             # scikit-learn's own pickling state: private attributes such as ``_loss`` are part
             # of what its predict methods need.
@@ -421,7 +416,6 @@ class Encoder:
                 for k, v in value.__getstate__().items()
                 if not (k in params and v is params[k])
             }
-            protocol = "sklearn"
         return {
             TAG: "estimator",
             "class": class_name(cls),
@@ -981,6 +975,7 @@ def _lists_to_tuples(descr: Any) -> Any:
 
 
 def _protocol_of(cls: type) -> str:
+    """Return how the fitted state of `cls` is stored: "sklearn", "hooks" or "attributes"."""
     if not is_b2bclient_module(cls.__module__):
         return "sklearn"
     if getattr(cls, "_b2b_set_state", None) is not None:
