@@ -16,6 +16,8 @@ from b2bclient._exceptions import B2BClientError, InvalidParameterError
 
 __all__ = ["main"]
 
+_DEMO_END = "2025-01-01"  # the synthetic data ends just before this time
+
 
 class _Printer:
     """Prints sections with timings; the one place that writes to the terminal."""
@@ -49,13 +51,12 @@ def _demo(args: argparse.Namespace, out: _Printer) -> None:
     from b2bclient.features import build_features
 
     out.section(f"Synthetic client base: {args.n_organisations:,} organisations, seed {args.seed}")
+    end = pd.Timestamp(_DEMO_END)
     base, truth = make_client_base(
-        n_organisations=args.n_organisations, seed=args.seed, return_truth=True
+        n_organisations=args.n_organisations, seed=args.seed, end=end, return_truth=True
     )
-    summary = base.summary()
-    out.frame(summary[["rows", "columns", "first", "last"]])
+    out.frame(base.summary()[["rows", "columns", "first", "last"]])
     landmark = truth.landmark
-    end = summary["last"].max().ceil("D")
     out.line(f"\nplanted segments: {truth.segment.value_counts().to_dict()}")
     out.line(f"landmark (as_of for the models): {landmark.date()}; data ends before {end.date()}")
 
@@ -71,10 +72,12 @@ def _demo(args: argparse.Namespace, out: _Printer) -> None:
     out.frame(example[shown].to_frame(example.name))
 
     out.section("Churn as survival: Cox model on the churn drivers, organisations split 70/30")
-    definition = Inactivity("365D")
-    frame = survival_frame(base, as_of=end, definition=definition, landmarks=[landmark])
+    # Durations and events after the landmark; the features at the landmark are X, built above.
     drivers = list(truth.hazard_coefficients.index)
-    frame = frame.dropna(subset=drivers)
+    outcomes = survival_frame(
+        base, as_of=end, definition=Inactivity("365D"), landmarks=[landmark], features=False
+    )
+    frame = outcomes.join(X[drivers], on="organisation_id").dropna(subset=drivers)
     rng = np.random.default_rng(args.seed)
     test = rng.random(len(frame)) < 0.3
     y = Surv.from_frame(frame)
@@ -100,14 +103,14 @@ def _demo(args: argparse.Namespace, out: _Printer) -> None:
         {
             "planted": truth.hazard_coefficients,
             "fitted": fitted["coef"],
-            "lower": fitted["coef"] - 1.96 * fitted["se"],
-            "upper": fitted["coef"] + 1.96 * fitted["se"],
+            "lower": np.log(fitted["hazard_ratio_lower"]),
+            "upper": np.log(fitted["hazard_ratio_upper"]),
         }
     )
     out.line("\nplanted hazard vs a Cox model fitted on the true churn times (95% interval):")
     out.frame(recovered)
 
-    alive = X.loc[X.index.isin(frame["organisation_id"]), drivers].dropna()
+    alive = frame.set_index("organisation_id")[drivers]
     risk = pd.Series(model.predict_churn_probability(alive, horizon="180D"), index=alive.index)
     out.line("\nhighest 180-day churn probability as of the landmark:")
     top = risk.nlargest(5).to_frame("p_churn_180d")
