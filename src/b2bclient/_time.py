@@ -8,12 +8,7 @@ import pandas as pd
 
 from b2bclient._exceptions import InvalidParameterError
 
-__all__ = ["DurationLike", "TimeLike", "to_duration", "to_timestamp"]
-
-TimeLike = Any
-"""A point in time: a string, datetime, numpy.datetime64 or pandas.Timestamp."""
-DurationLike = Any
-"""A duration: a pandas offset alias such as '180D', a pandas.Timedelta, or a number of days."""
+__all__ = ["to_duration", "to_timestamp"]
 
 
 def to_timestamp(value: Any, *, name: str = "as_of", owner: str = "") -> pd.Timestamp:
