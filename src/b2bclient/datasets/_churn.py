@@ -14,8 +14,6 @@ cancelled shortly after.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 
@@ -171,7 +169,6 @@ def cut_after_churn(
     * contracts running at churn are cancelled within 30 days (unless they end first);
     * links created at or after the churn of either side are dropped (parent links are kept).
     """
-    out: dict[str, Any] = {}
     con = {k: v for k, v in tables["contacts"].items() if k != "count"}
     keep_con = con["created"] < churn[con["org"]]
     contacts = _take(con, keep_con)
@@ -240,14 +237,13 @@ def cut_after_churn(
     keep_r = (re["kind"] == 0) | (re["since"] < first_churn)
     relationships = _take(re, keep_r)
 
-    out.update(
-        contacts=contacts,
-        projects=projects,
-        stages=stages,
-        deals=deals,
-        lines=lines,
-        interactions=interactions,
-        contracts=contracts,
-        relationships=relationships,
-    )
-    return out
+    return {
+        "contacts": contacts,
+        "projects": projects,
+        "stages": stages,
+        "deals": deals,
+        "lines": lines,
+        "interactions": interactions,
+        "contracts": contracts,
+        "relationships": relationships,
+    }
