@@ -126,6 +126,14 @@ def test_score_is_harrells_concordance() -> None:
     assert model.score(X, Y) == pytest.approx(expected)
 
 
+def test_scikit_learn_input_checks_raise_our_error() -> None:
+    model = ChurnModel().fit(X[["tickets", "orders"]].to_numpy(), Y)
+    with pytest.raises(InvalidParameterError, match="X has 3 features, but ChurnModel is"):
+        model.predict(np.ones((4, 3)))
+    with pytest.raises(InvalidParameterError, match=r"X passed to ChurnModel\.fit"):
+        ChurnModel().fit(np.array([["a", "b"]] * len(Y)), Y)
+
+
 def test_score_without_a_comparable_pair_raises() -> None:
     model = ChurnModel().fit(X, Y)
     censored = Surv.from_arrays(Y["duration"][:3], [False, False, False])

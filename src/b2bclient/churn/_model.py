@@ -24,7 +24,12 @@ from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from b2bclient._exceptions import ConvergenceError, InvalidParameterError, NotFittedError
+from b2bclient._exceptions import (
+    B2BClientError,
+    ConvergenceError,
+    InvalidParameterError,
+    NotFittedError,
+)
 from b2bclient._time import to_duration
 from b2bclient.churn._encoding import FloatMatrix, encode, fit_encoding
 from b2bclient.churn._estimators import kaplan_meier, nelson_aalen, step_at
@@ -244,6 +249,15 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
                 f"X passed to {owner} must be two-dimensional (a DataFrame or an array of shape "
                 f"(n_samples, n_features)). Got a Series instead; use X.to_frame()."
             )
+        try:
+            return self._design(X, reset=reset, owner=owner)
+        except ValueError as exc:
+            if isinstance(exc, B2BClientError):
+                raise
+            # scikit-learn's own checks (feature count and names, non-numeric arrays).
+            raise InvalidParameterError(f"X passed to {owner} is invalid: {exc}") from exc
+
+    def _design(self, X: Any, *, reset: bool, owner: str) -> FloatMatrix:
         if reset:
             if isinstance(X, pd.DataFrame):
                 validate_data(self, X, reset=True, skip_check_array=True)
