@@ -474,6 +474,14 @@ def test_overwrite(tmp_path: Path, saved_scaler: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+def test_a_path_that_is_not_a_path_is_refused() -> None:
+    model = StandardScaler().fit(np.ones((3, 1)))
+    with pytest.raises(InvalidParameterError, match="'path' parameter of save"):
+        save(model, None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match="'path' parameter of load"):
+        load(3)  # type: ignore[arg-type]
+
+
 # --------------------------------------------------------------------------------------------
 # refusals at save time
 # --------------------------------------------------------------------------------------------

@@ -106,8 +106,14 @@ def _write_array(target: IO[bytes], array: np.ndarray[Any, Any]) -> str:
     return writer.sha256.hexdigest()
 
 
-def _describe(model: Any) -> str:
-    return type(model).__qualname__
+def _as_path(path: Any, owner: str) -> Path:
+    """Return `path` as a Path, refusing anything that is not a path."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise InvalidParameterError(
+            f"The 'path' parameter of {owner} must be a path such as 'churn-model' or "
+            f"'churn-model.zip'. Got {path!r} instead."
+        )
+    return Path(os.fspath(path))
 
 
 def save(model: Any, path: PathLike, *, overwrite: bool = False) -> Path:
@@ -141,7 +147,7 @@ def save(model: Any, path: PathLike, *, overwrite: bool = False) -> Path:
         If the model holds a value that cannot be stored without pickle; the message names the
         attribute path and its type.
     InvalidParameterError
-        If `path` exists and `overwrite` is false, or it is not a saved model.
+        If `path` is not a path, or exists and `overwrite` is false, or it is not a saved model.
 
     Examples
     --------
@@ -153,12 +159,13 @@ def save(model: Any, path: PathLike, *, overwrite: bool = False) -> Path:
     ...     load(written).mean_
     array([1.])
     """
-    target = Path(os.fspath(path))
+    target = _as_path(path, "save")
     as_zip = target.suffix.lower() == ".zip"
     if target.exists() or target.is_symlink():
         _check_replaceable(target, overwrite)
-    encoder = Encoder(_describe(model))
-    tree = encoder.encode_top(model, _describe(model))
+    owner = type(model).__qualname__
+    encoder = Encoder(owner)
+    tree = encoder.encode_top(model, owner)
     manifest: dict[str, Any] = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -419,6 +426,8 @@ def load(path: PathLike) -> Any:
     FormatError
         If the path is not a saved model, was written by a newer b2bclient, was modified, misses
         a file, or names a class that may not be loaded.
+    InvalidParameterError
+        If `path` is not a path.
 
     Examples
     --------
@@ -430,7 +439,7 @@ def load(path: PathLike) -> Any:
     ...     load(Path(tmp) / "model").coef_
     array([2.])
     """
-    source = Path(os.fspath(path))
+    source = _as_path(path, "load")
     with _open_reader(source) as reader:
         manifest = _read_manifest(reader, source)
         listing = _check_arrays(manifest, reader, source)
