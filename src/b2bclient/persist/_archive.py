@@ -36,24 +36,13 @@ PathLike = str | os.PathLike[str]
 
 
 def _library_versions() -> dict[str, str]:
-    import importlib.metadata
-
     import pandas as pd
     import sklearn
 
-    try:
-        import b2bclient
+    import b2bclient
 
-        own = getattr(b2bclient, "__version__", None)
-    except ImportError:  # pragma: no cover - b2bclient is importable whenever this module is
-        own = None
-    if own is None:
-        try:
-            own = importlib.metadata.version("b2bclient")
-        except importlib.metadata.PackageNotFoundError:
-            own = "unknown"
     return {
-        "b2bclient": str(own),
+        "b2bclient": b2bclient.__version__,
         "numpy": np.__version__,
         "pandas": pd.__version__,
         "scikit-learn": sklearn.__version__,
