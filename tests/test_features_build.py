@@ -371,3 +371,38 @@ def test_tables_cut_earlier_cannot_be_viewed_later() -> None:
     # An earlier view of already-cut tables is a further cut.
     X = Purchasing().compute(early, pd.Timestamp("2022-01-01"))
     pd.testing.assert_frame_equal(X, Purchasing().compute(base.tables, pd.Timestamp("2022-01-01")))
+
+
+def test_feature_tables_join_through_the_reference_positions_of_the_base() -> None:
+    from b2bclient.features import FeatureTables
+
+    orgs = pd.DataFrame(
+        {
+            "organisation_id": ["O-3", "O-1", "O-2"],
+            "parent_id": [None, "O-3", None],
+            "created_at": ["2024-01-01"] * 3,
+        }
+    )
+    deals = pd.DataFrame(
+        {
+            "organisation_id": ["O-2", "O-3", "O-1", "O-3"],
+            "created_at": ["2024-02-01"] * 4,
+            "amount": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    base = ClientBase.from_frames(orgs, deals=deals)
+    ctx = FeatureTables.prepare(base, pd.Timestamp("2025-01-01"))
+    # The base is not cut again (nothing is at or after as_of) but the ids are sorted.
+    assert list(ctx.org_ids) == ["O-1", "O-2", "O-3"]
+    assert ctx.codes("organisations").tolist() == [2, 0, 1]
+    assert ctx.codes("organisations", "parent_id").tolist() == [-1, 2, -1]
+    assert ctx.codes("deals").tolist() == [1, 2, 0, 2]
+    from_mapping = FeatureTables.prepare(base.tables, pd.Timestamp("2025-01-01"))
+    assert from_mapping.codes("deals").tolist() == [1, 2, 0, 2]
+    assert ctx.positions("deals", "organisation_id").tolist() == [2, 0, 1, 0]
+    with pytest.raises(InvalidParameterError, match="refers to 'organisations', not to 'projects'"):
+        ctx.positions("deals", "organisation_id", "projects")
+    with pytest.raises(InvalidParameterError, match="not a reference"):
+        ctx.codes("deals", "amount")
+    with pytest.raises(InvalidParameterError, match="refers to 'projects'"):
+        ctx.codes("deals", "project_id")

@@ -98,11 +98,7 @@ def prepare(
     """Return the tables of `base` cut at `as_of`, cutting once (a base already cut there is reused)."""
     from b2bclient.base import ClientBase
 
-    if isinstance(base, ClientBase):
-        if base.known_before is not None and base.known_before == as_of:
-            return FeatureTables(base.tables, as_of)
-        return FeatureTables(base.as_of(as_of).tables, as_of)
-    if isinstance(base, Mapping):
+    if isinstance(base, (ClientBase, Mapping)):
         return FeatureTables.prepare(base, as_of)
     raise InvalidParameterError(
         f"The 'base' parameter of {owner} must be a b2bclient.ClientBase (or a mapping of its "

@@ -2,8 +2,9 @@
 
 Extractors receive a :class:`FeatureTables`: a read-only mapping of the ten canonical tables as known
 just before ``as_of`` that also caches what several extractors need (integer organisation codes per
-table, purchase times, the purchased lines with their product category), so that millions of string
-ids are hashed once per build rather than once per extractor.
+table, purchase times, the purchased lines with their product category). Joins on ids use the
+reference positions of the cut :class:`~b2bclient.base.ClientBase` (kept from validation through
+``as_of``), so millions of string ids are not hashed again.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pandas as pd
 
 from b2bclient._exceptions import InvalidParameterError
 from b2bclient._typing import Tables
-from b2bclient.base import SCHEMAS, TABLE_NAMES, Column
+from b2bclient.base import SCHEMAS, TABLE_NAMES, ClientBase, Column
 
 __all__ = ["DAY_NS", "NAT", "FeatureTables", "complete_tables", "empty_table"]
 
@@ -99,20 +100,23 @@ class FeatureTables(Mapping[str, pd.DataFrame]):
     [1, 0]
     """
 
-    __slots__ = ("_as_of", "_cache", "_tables")
+    __slots__ = ("_as_of", "_base", "_cache", "_tables")
 
-    def __init__(self, tables: Tables, as_of: pd.Timestamp) -> None:
-        self._tables = complete_tables(tables)
+    def __init__(self, tables: Tables | ClientBase, as_of: pd.Timestamp) -> None:
+        if not isinstance(tables, ClientBase):
+            tables = ClientBase(complete_tables(tables), validate=False)
+        self._base = tables
+        self._tables = tables.tables
         self._as_of = pd.Timestamp(as_of).as_unit("ns")
         self._cache: dict[Any, Any] = {}
 
     @classmethod
-    def prepare(cls, tables: Tables, as_of: pd.Timestamp) -> FeatureTables:
-        """Return `tables` cut at `as_of` (a :class:`FeatureTables` already cut there is reused).
+    def prepare(cls, tables: Tables | ClientBase, as_of: pd.Timestamp) -> FeatureTables:
+        """Return `tables` cut at `as_of` (tables already cut there are reused).
 
         Parameters
         ----------
-        tables : mapping of str to pandas.DataFrame
+        tables : ClientBase or mapping of str to pandas.DataFrame
             Canonical tables, possibly holding rows at or after `as_of`.
         as_of : pandas.Timestamp
             The cut-off.
@@ -124,7 +128,7 @@ class FeatureTables(Mapping[str, pd.DataFrame]):
         Raises
         ------
         InvalidParameterError
-            If `tables` is a :class:`FeatureTables` cut before `as_of`.
+            If `tables` were cut before `as_of`.
         """
         as_of = pd.Timestamp(as_of).as_unit("ns")
         if isinstance(tables, FeatureTables):
@@ -135,10 +139,14 @@ class FeatureTables(Mapping[str, pd.DataFrame]):
                     f"These tables were cut as of {tables.as_of}; they cannot be viewed as of the "
                     f"later time {as_of}. Pass the full tables instead."
                 )
-        from b2bclient.base import ClientBase
-
-        full = complete_tables(tables)
-        return cls(ClientBase(full, validate=False).as_of(as_of).tables, as_of)
+            base = tables._base
+        elif isinstance(tables, ClientBase):
+            base = tables
+        else:
+            base = ClientBase(complete_tables(tables), validate=False)
+        if base.known_before == as_of:
+            return cls(base, as_of)
+        return cls(base.as_of(as_of), as_of)
 
     # --- Mapping ----------------------------------------------------------------------------------
 
@@ -170,15 +178,25 @@ class FeatureTables(Mapping[str, pd.DataFrame]):
         value: T = self._cache[key]
         return value
 
+    def _org_order(self) -> tuple[pd.Index, np.ndarray | None]:
+        """Return the sorted organisation ids and each row's rank in them (None if already sorted)."""
+
+        def compute() -> tuple[pd.Index, np.ndarray | None]:
+            ids = self._tables["organisations"]["organisation_id"].to_numpy(dtype=object)
+            index = pd.Index(ids, dtype=object, name="organisation_id")
+            if index.is_monotonic_increasing:
+                return index, None
+            order = np.argsort(ids, kind="stable")
+            rank = np.empty(len(ids), dtype=np.int64)
+            rank[order] = np.arange(len(ids), dtype=np.int64)
+            return index[order], rank
+
+        return self.cached("org_order", compute)
+
     @property
     def org_ids(self) -> pd.Index:
         """Return the known organisation ids, sorted, as an Index named ``organisation_id``."""
-
-        def compute() -> pd.Index:
-            ids = self._tables["organisations"]["organisation_id"].to_numpy(dtype=object)
-            return pd.Index(np.sort(ids), dtype=object, name="organisation_id")
-
-        return self.cached("org_ids", compute)
+        return self._org_order()[0]
 
     @property
     def n_orgs(self) -> int:
@@ -186,28 +204,47 @@ class FeatureTables(Mapping[str, pd.DataFrame]):
         return len(self.org_ids)
 
     def codes(self, table: str, column: str = "organisation_id") -> np.ndarray:
-        """Return the position in :attr:`org_ids` of each row's organisation (-1 if unknown)."""
+        """Return the position in :attr:`org_ids` of each row's organisation (-1 if null).
+
+        `column` is ``organisation_id`` of ``organisations`` (the row itself) or a reference to
+        ``organisations`` (``organisation_id``, ``parent_id``, ``source_id``, ``target_id``).
+        """
 
         def compute() -> np.ndarray:
-            values = self._tables[table][column]
-            if not len(values):
-                return np.empty(0, dtype=np.intp)
-            return np.asarray(self.org_ids.get_indexer(values), dtype=np.intp)
+            if table == "organisations" and column == "organisation_id":
+                rows = np.arange(len(self._tables[table]), dtype=np.int64)
+            else:
+                rows = self.positions(table, column, "organisations")
+            rank = self._org_order()[1]
+            if rank is None:
+                return rows
+            return np.where(rows >= 0, rank[np.maximum(rows, 0)], -1)
 
         return self.cached(("codes", table, column), compute)
 
-    def positions(self, table: str, column: str, parent: str) -> np.ndarray:
-        """Return the row position in table `parent` of the key in `column` (-1 if unknown)."""
+    def positions(self, table: str, column: str, parent: str | None = None) -> np.ndarray:
+        """Return the row position in its table of the row `column` refers to (-1 if null).
 
-        def compute() -> np.ndarray:
-            key = SCHEMAS[parent].key[0]
-            values = self._tables[table][column]
-            if not len(values):
-                return np.empty(0, dtype=np.intp)
-            index = pd.Index(self._tables[parent][key].to_numpy(dtype=object))
-            return np.asarray(index.get_indexer(values), dtype=np.intp)
+        Parameters
+        ----------
+        table, column : str
+            A reference column, as in :meth:`ClientBase.reference_positions`.
+        parent : str, optional
+            The referenced table, checked against the schema when given.
 
-        return self.cached(("positions", table, column, parent), compute)
+        Raises
+        ------
+        InvalidParameterError
+            If `column` is not a reference, or refers to another table than `parent`.
+        """
+        pos = self._base.reference_positions(table, column)
+        declared = SCHEMAS[table].column(column).references
+        if parent is not None and parent != declared:
+            raise InvalidParameterError(
+                f"{table}.{column} refers to {declared!r}, not to {parent!r}; pass "
+                f"parent={declared!r} or leave it out."
+            )
+        return pos
 
     def times(self, table: str, column: str) -> np.ndarray:
         """Return a time column as int64 nanoseconds (NaT as :data:`NAT`)."""
@@ -264,11 +301,11 @@ class FeatureTables(Mapping[str, pd.DataFrame]):
         """
 
         def compute() -> dict[str, np.ndarray]:
-            deal = self.positions("deal_lines", "deal_id", "deals")
+            deal = self.positions("deal_lines", "deal_id")
             keep = deal >= 0
             keep[keep] = self.purchases()[deal[keep]]
             deal = deal[keep]
-            product = self.positions("deal_lines", "product_id", "products")[keep]
+            product = self.positions("deal_lines", "product_id")[keep]
             categories, kind = self.product_categories()
             category = np.where(product >= 0, categories[product], -1)
             service = np.where(product >= 0, kind[product], False)

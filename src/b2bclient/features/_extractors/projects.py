@@ -140,7 +140,7 @@ class Projects(SpecExtractor):
         active = known & (status == 0)
         n_projects = len(codes)
 
-        project = ctx.positions("stages", "project_id", "projects")
+        project = ctx.positions("stages", "project_id")
         stage = ctx.enum_codes("stages", "stage", STAGES)
         started = ctx.times("stages", "started_at")
         ended = ctx.times("stages", "ended_at")
