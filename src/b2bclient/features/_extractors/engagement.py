@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 
 import attrs
 import numpy as np
-import pandas as pd
 
 from b2bclient.base._schema import CHANNELS
 from b2bclient.features._context import FeatureTables
@@ -142,17 +141,13 @@ class Engagement(SpecExtractor):
         t = ctx.times("interactions", "occurred_at")
         channel = ctx.enum_codes("interactions", "channel", CHANNELS)
         known = (codes >= 0) & (t < now) & (channel >= 0)
-        # Kinds and contacts matter only inside the windows: look them up for those rows only.
+        # Kinds matter only inside the windows: look them up for those rows only.
         rows = np.flatnonzero(known & (t >= now - max(window_ns(w) for w in self.windows)))
         interactions = ctx["interactions"]
         portal_rows = rows[channel[rows] == _PORTAL]
         login = np.zeros(len(codes), dtype=bool)
         login[portal_rows] = interactions["kind"].to_numpy(dtype=object)[portal_rows] == "login"
-        contact = np.full(len(codes), -1, dtype=np.intp)
-        if len(rows):
-            index = pd.Index(ctx["contacts"]["contact_id"].to_numpy(dtype=object))
-            wanted = interactions["contact_id"].to_numpy(dtype=object)[rows]
-            contact[rows] = index.get_indexer(wanted)
+        contact = ctx.positions("interactions", "contact_id")
         contact_org = ctx.codes("contacts")
         decision = ctx["contacts"]["is_decision_maker"].to_numpy(dtype=bool, na_value=False)
         is_decision = np.zeros(len(contact), dtype=bool)
