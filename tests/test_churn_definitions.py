@@ -211,6 +211,12 @@ def test_custom_definition_from_spells() -> None:
             ),
             "overlap",
         ),
+        (
+            pd.DataFrame(
+                {"organisation_id": [None], "start": [day(0)], "stop": [day(10)], "event": [True]}
+            ),
+            "'organisation_id' must not be missing",
+        ),
         ("not a frame", "must return a DataFrame"),
     ],
 )

@@ -465,6 +465,8 @@ def _check_spells(frame: Any, as_of: pd.Timestamp, owner: str) -> pd.DataFrame:
             f"The 'event' column returned by {owner} must be bool (True = churn at 'stop')."
         )
     problems = []
+    if out["organisation_id"].isna().any():
+        problems.append("'organisation_id' must not be missing")
     if start.isna().any() or stop.isna().any():
         problems.append("'start' and 'stop' must not be missing (censor open spells at as_of)")
     if (stop > as_of).any():
