@@ -69,6 +69,12 @@ class TransactionModel(BaseEstimator, abc.ABC):  # type: ignore[misc]
     @abc.abstractmethod
     def _unconditional(self, theta: Theta, t: FloatArray) -> FloatArray: ...
 
+    @abc.abstractmethod
+    def _simulate(
+        self, theta: Theta, t_obs: FloatArray, rng: np.random.Generator
+    ) -> tuple[FloatArray, FloatArray]:
+        """Draw each customer's frequency and recency over `t_obs` (used by simulate_summary)."""
+
     def _active_links(self) -> tuple[tuple[str, str, float], ...]:
         return ()
 
