@@ -764,9 +764,6 @@ class Decoder:
             return index
         raise self.malformed(where, f"unknown index kind {tag!r}")
 
-    def _index_node(self, node: dict[str, Any], where: str) -> pd.Index:
-        return self._index(node, where)
-
     def _series(self, node: dict[str, Any], where: str) -> pd.Series:
         values = self._values(node.get("values"), f"{where}.values")
         index = self._index(node.get("index"), f"{where}.index")
@@ -857,9 +854,6 @@ class Decoder:
                 setattr(obj, key, value)
         return obj
 
-    def _estimator(self, node: dict[str, Any], where: str) -> Any:
-        return self.decode_estimator(node, where)
-
     def _tree(self, node: dict[str, Any], where: str) -> Any:
         from sklearn.tree._tree import Tree
 
@@ -936,14 +930,14 @@ class Decoder:
         "timedelta": _timedelta,
         "random_state": _random_state,
         "generator": _generator,
-        "index": _index_node,
-        "range_index": _index_node,
-        "multi_index": _index_node,
+        "index": _index,
+        "range_index": _index,
+        "multi_index": _index,
         "series": _series,
         "dataframe": _frame,
         "enum": _enum,
         "attrs": _attrs,
-        "estimator": _estimator,
+        "estimator": decode_estimator,
         "sklearn_tree": _tree,
         "sklearn_loss": _loss,
     }
