@@ -13,13 +13,12 @@ import numpy as np
 import numpy.typing as npt
 
 from b2bclient.base._schema import CHANNELS, DEAL_CHANNELS, SERVICE_CATEGORIES, STAGES
-from b2bclient.datasets._calendar import DAY, HOUR, NAT, SECOND, Calendar, floor_seconds
+from b2bclient.datasets._calendar import DAY, HOUR, INF, NAT, SECOND, Calendar, floor_seconds
 from b2bclient.datasets._firms import Catalogue, Columns, _choice_rows, pick
 from b2bclient.datasets._segments import CHANNEL_WEIGHTS, CONTRACT_KIND_WEIGHTS, TRAITS
 from b2bclient.datasets._vocabulary import INDUSTRY_FAVOURITES, REGION_PLACES, SITE_OBJECTS
 
 __all__ = [
-    "INF",
     "KINDS",
     "STAGE_CORRELATION",
     "STAGE_MEDIANS",
@@ -38,7 +37,6 @@ __all__ = [
     "sigmoid",
 ]
 
-INF = int(np.iinfo(np.int64).max)
 Array = npt.NDArray[Any]
 
 KINDS: tuple[str, ...] = (

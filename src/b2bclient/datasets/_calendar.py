@@ -1,9 +1,10 @@
 """Seasonal sampling of event times, vectorised over rows.
 
 Times are int64 nanoseconds since the epoch (the ``datetime64[ns]`` representation), rounded to the
-second; ``NAT`` is the integer pandas uses for ``NaT``. A :class:`Calendar` holds a daily intensity
-over the span (weekdays, spring peak, quarter-end peak, holiday dip) and draws times inside
-per-row windows ``[lo, hi)`` by inverting its cumulative intensity.
+second; ``NAT`` is the integer pandas uses for ``NaT`` and ``INF`` the largest int64, for "never".
+A :class:`Calendar` holds a daily intensity over the span (weekdays, spring peak, quarter-end peak,
+holiday dip) and draws times inside per-row windows ``[lo, hi)`` by inverting its cumulative
+intensity.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["DAY", "HOUR", "NAT", "SECOND", "Calendar", "floor_seconds"]
+__all__ = ["DAY", "HOUR", "INF", "NAT", "SECOND", "Calendar", "floor_seconds"]
 
 SECOND = 1_000_000_000
 HOUR = 3600 * SECOND
 DAY = 24 * HOUR
 NAT = int(np.iinfo(np.int64).min)
+#: A time later than any other: "never" for churn and cancellation times.
+INF = int(np.iinfo(np.int64).max)
 
 Int64Array = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]

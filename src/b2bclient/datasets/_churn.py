@@ -17,8 +17,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from b2bclient.datasets._activity import INF
-from b2bclient.datasets._calendar import DAY, HOUR, NAT, floor_seconds
+from b2bclient.datasets._calendar import DAY, HOUR, INF, NAT, floor_seconds
 from b2bclient.datasets._firms import Columns
 from b2bclient.datasets._segments import BACKGROUND_CHURN, NEW_CLIENT_CHURN
 

@@ -29,7 +29,7 @@ from b2bclient.datasets._activity import (
     project_specs,
     regular_deal_specs,
 )
-from b2bclient.datasets._calendar import NAT, Calendar
+from b2bclient.datasets._calendar import INF, NAT, Calendar
 from b2bclient.datasets._churn import (
     FEATURES,
     WEIBULL_SHAPE,
@@ -248,7 +248,7 @@ def _truth(
     difficulty: float,
 ) -> SyntheticTruth:
     index = pd.Index(org_ids, name="organisation_id")
-    churned = np.where(churn < np.iinfo(np.int64).max, churn, NAT).view("datetime64[ns]")
+    churned = np.where(churn < INF, churn, NAT).view("datetime64[ns]")
     hidden = ~plan.linked
     stage_durations = pd.DataFrame(
         {

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from b2bclient.base._schema import CHANNELS, DEAL_CHANNELS, SERVICE_CATEGORIES
 from b2bclient.datasets._activity import KINDS
-from b2bclient.datasets._calendar import DAY, HOUR, floor_seconds
+from b2bclient.datasets._calendar import DAY, HOUR, INF, floor_seconds
 from b2bclient.datasets._firms import Columns
 from b2bclient.datasets._vocabulary import (
     COMPLEMENTS,
@@ -132,7 +132,7 @@ def plan_partners(
     ep_s, ep_b = s[ep_pair], b[ep_pair]
     lo = window_lo[ep_pair]
     tau = lo + floor_seconds(rng.random(ep_pair.shape[0]) * (window_hi - lo))
-    link_since = np.full(n_pairs, np.iinfo(np.int64).max, dtype=np.int64)
+    link_since = np.full(n_pairs, INF, dtype=np.int64)
     np.minimum.at(link_since, ep_pair, tau)
 
     n_hidden = int((~linked).sum())
