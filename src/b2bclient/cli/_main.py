@@ -48,6 +48,7 @@ def _demo(args: argparse.Namespace, out: _Printer) -> None:
     from b2bclient.btyd import BetaGeo, GammaGamma, calibration_holdout
     from b2bclient.churn import ChurnModel, Inactivity, Surv, survival_frame
     from b2bclient.datasets import make_client_base
+    from b2bclient.datasets._signals import landmark_survival
     from b2bclient.features import build_features
 
     out.section(f"Synthetic client base: {args.n_organisations:,} organisations, seed {args.seed}")
@@ -93,11 +94,10 @@ def _demo(args: argparse.Namespace, out: _Printer) -> None:
 
     # The generator planted a Cox hazard on these drivers for the true churn time: fit on it and
     # compare, to see how far observable churn (inactivity) is from the planted one.
-    at_risk = truth.covariates.dropna()
-    churned_at = truth.churned_at.reindex(at_risk.index)
-    days = ((churned_at.fillna(end) - landmark).dt.total_seconds() / 86_400).clip(lower=1e-3)
-    truth_y = Surv.from_arrays(days.to_numpy(), churned_at.notna().to_numpy())
-    on_truth = ChurnModel(kind="cox", penalizer=0.0).fit(at_risk[drivers], truth_y)
+    days, churned_by_end = landmark_survival(truth, end)
+    on_truth = ChurnModel(kind="cox", penalizer=0.0).fit(
+        truth.covariates[drivers], Surv.from_arrays(days, churned_by_end)
+    )
     fitted = on_truth.explain()
     recovered = pd.DataFrame(
         {
