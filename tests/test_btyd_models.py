@@ -471,6 +471,12 @@ def test_simulate_summary_validation() -> None:
         btyd.simulate_summary(btyd.BetaGeo, T=1.0, n_customers=2, params={"r": 1.0})
     with pytest.raises(InvalidParameterError, match="n_customers"):
         btyd.simulate_summary(btyd.BetaGeo, T=1.0, params=BG_TRUTH)
+    with pytest.raises(InvalidParameterError, match="'n_customers'"):
+        btyd.simulate_summary(btyd.BetaGeo, T=1.0, n_customers=2.5, params=BG_TRUTH)  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match="'T'"):
+        btyd.simulate_summary(btyd.BetaGeo, T="a year", n_customers=2, params=BG_TRUTH)
+    with pytest.raises(InvalidParameterError, match="positive numbers"):
+        btyd.simulate_summary(btyd.BetaGeo, T=1.0, n_customers=2, params={**BG_TRUTH, "r": "x"})
     with pytest.raises(InvalidParameterError, match="fitted model"):
         btyd.simulate_summary(btyd.ParetoNBD, T=1.0, n_customers=2)
     with pytest.raises(InvalidParameterError, match="must be BetaGeo"):

@@ -89,27 +89,44 @@ def simulate_summary(
             f"The params given to {owner} lack {missing}; {type(instance).__name__} needs "
             f"{list(names)}. Got {sorted(values)}."
         )
-    base = [float(values[n]) for n in names]
-    if not all(np.isfinite(v) and v > 0 for v in base):
+    given = {n: values[n] for n in names}
+    try:
+        base = [float(v) for v in given.values()]
+    except (TypeError, ValueError):
+        base = []
+    if not base or not all(np.isfinite(v) and v > 0 for v in base):
         raise InvalidParameterError(
-            f"The params given to {owner} must be positive numbers. Got {dict(zip(names, base, strict=True))}."
+            f"The params given to {owner} must be positive numbers. Got {given}."
         )
-    t_arr = np.asarray(T, dtype=np.float64)
+    t_message = (
+        f"The 'T' parameter of {owner} must be non-negative finite observation lengths. "
+        f"Got {T!r} instead."
+    )
+    try:
+        t_arr = np.asarray(T, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(t_message) from exc
+    if n_customers is not None and (
+        isinstance(n_customers, bool)
+        or not isinstance(n_customers, (int, np.integer))
+        or n_customers < 1
+    ):
+        raise InvalidParameterError(
+            f"The 'n_customers' parameter of {owner} must be a positive integer. Got "
+            f"{n_customers!r} instead."
+        )
     if t_arr.ndim == 0:
-        if n_customers is None or isinstance(n_customers, bool) or int(n_customers) < 1:
+        if n_customers is None:
             raise InvalidParameterError(
-                f"{owner} needs n_customers (a positive integer) when T is a single number. "
-                f"Got n_customers={n_customers!r}."
+                f"{owner} needs n_customers (a positive integer) when T is a single number."
             )
         t_arr = np.full(int(n_customers), float(t_arr))
-    elif n_customers is not None and int(n_customers) != t_arr.shape[0]:
+    elif n_customers is not None and n_customers != t_arr.shape[0]:
         raise InvalidParameterError(
             f"{owner} got {t_arr.shape[0]} values of T but n_customers={n_customers}."
         )
     if t_arr.ndim != 1 or not np.all(np.isfinite(t_arr)) or np.any(t_arr < 0):
-        raise InvalidParameterError(
-            f"The 'T' parameter of {owner} must be non-negative finite observation lengths."
-        )
+        raise InvalidParameterError(t_message)
     theta: Theta = list(base)
     extra: pd.DataFrame | None = None
     if covariates is not None:
