@@ -17,9 +17,10 @@ import pandas as pd
 
 from b2bclient._exceptions import InvalidParameterError
 from b2bclient._typing import Tables
-from b2bclient.base import SCHEMAS, TABLE_NAMES, ClientBase, Column
+from b2bclient.base import SCHEMAS, TABLE_NAMES, ClientBase, empty_table
+from b2bclient.base._validate import _empty_series
 
-__all__ = ["DAY_NS", "NAT", "FeatureTables", "complete_tables", "empty_table"]
+__all__ = ["DAY_NS", "NAT", "FeatureTables", "complete_tables"]
 
 #: Nanoseconds in a day.
 DAY_NS = 86_400 * 10**9
@@ -27,26 +28,6 @@ DAY_NS = 86_400 * 10**9
 NAT = np.iinfo(np.int64).min
 
 T = TypeVar("T")
-
-
-def _empty_column(column: Column, n: int) -> pd.Series:
-    if column.kind == "enum":
-        assert column.values is not None
-        return pd.Series(
-            pd.Categorical([None] * n, categories=list(column.values), ordered=column.ordered)
-        )
-    if column.kind in ("id", "str"):
-        return pd.Series([None] * n, dtype=object)
-    if column.kind == "time":
-        return pd.Series(np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]"))
-    if column.kind == "float":
-        return pd.Series(np.full(n, np.nan))
-    return pd.Series([pd.NA] * n, dtype=column.dtype)
-
-
-def empty_table(name: str) -> pd.DataFrame:
-    """Return an empty frame with the canonical columns and dtypes of table `name`."""
-    return pd.DataFrame({c.name: _empty_column(c, 0) for c in SCHEMAS[name].columns})
 
 
 def complete_tables(tables: Tables) -> dict[str, pd.DataFrame]:
@@ -61,7 +42,7 @@ def complete_tables(tables: Tables) -> dict[str, pd.DataFrame]:
         if missing:
             df = df.copy(deep=False)
             for c in missing:
-                df[c.name] = _empty_column(c, len(df)).set_axis(df.index)
+                df[c.name] = _empty_series(c, len(df)).set_axis(df.index)
         out[name] = df
     return out
 

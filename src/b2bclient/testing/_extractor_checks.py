@@ -12,8 +12,8 @@ import pandas as pd
 from b2bclient._exceptions import LookAheadError
 from b2bclient._time import to_timestamp
 from b2bclient._typing import Tables
-from b2bclient.base import SCHEMAS, TABLE_NAMES, ClientBase
-from b2bclient.features._context import complete_tables, empty_table
+from b2bclient.base import SCHEMAS, TABLE_NAMES, ClientBase, empty_table
+from b2bclient.features._context import complete_tables
 from b2bclient.features._protocol import ROLLUPS, Extractor, ExtractorTags
 from b2bclient.testing._examples import EXAMPLE_AS_OF, example_base
 from b2bclient.testing._future import with_future_rows
