@@ -406,3 +406,9 @@ def test_feature_tables_join_through_the_reference_positions_of_the_base() -> No
         ctx.codes("deals", "amount")
     with pytest.raises(InvalidParameterError, match="refers to 'projects'"):
         ctx.codes("deals", "project_id")
+
+
+@pytest.mark.parametrize("base", [{"organisations": pd.DataFrame()}, pd.DataFrame(), None])
+def test_training_frame_needs_a_client_base(base: Any) -> None:
+    with pytest.raises(InvalidParameterError, match="'base' parameter of training_frame"):
+        training_frame(base, ["2024-01-01"], NextPurchase())

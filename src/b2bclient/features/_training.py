@@ -108,8 +108,8 @@ def training_frame(
     Raises
     ------
     InvalidParameterError
-        For empty or invalid cutoffs, an invalid horizon or a label that is not a Label, or a
-        label indexed by organisations unknown at the cutoff.
+        For a base that is not a ClientBase, empty or invalid cutoffs, an invalid horizon, a
+        label that is not a Label, or a label indexed by organisations unknown at the cutoff.
 
     Warns
     -----
@@ -136,6 +136,13 @@ def training_frame(
     2               A 2024-07-01                       1.0    1.0
     3               B 2024-07-01                       0.0    1.0
     """
+    from b2bclient.base import ClientBase
+
+    if not isinstance(base, ClientBase):
+        raise InvalidParameterError(
+            "The 'base' parameter of training_frame must be a b2bclient.ClientBase (build one with "
+            f"ClientBase.from_frames). Got {type(base).__name__} instead."
+        )
     if isinstance(label, type) or not isinstance(label, Label):
         raise InvalidParameterError(
             "The 'label' parameter of training_frame must be a label instance such as "
