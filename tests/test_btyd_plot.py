@@ -75,6 +75,18 @@ def test_plot_errors(fitted: tuple[btyd.BetaGeo, pd.DataFrame]) -> None:
         btyd.plot_p_alive_matrix(model)
     with pytest.raises(NotFittedError):
         btyd.plot_p_alive_matrix(btyd.ParetoNBD(), frame)
+    with pytest.raises(InvalidParameterError, match="'model'"):
+        btyd.plot_p_alive_matrix(btyd.GammaGamma(), frame)
+    with pytest.raises(InvalidParameterError, match="'model'"):
+        btyd.plot_calibration_holdout(btyd.GammaGamma(), frame)
+    with pytest.raises(InvalidParameterError, match="calibration_holdout"):
+        btyd.plot_calibration_holdout(model, frame.to_numpy())
+    with pytest.raises(InvalidParameterError, match="lacks the column"):
+        btyd.plot_p_alive_matrix(model, frame[["frequency", "recency"]])
+    with pytest.raises(InvalidParameterError, match="empty summary"):
+        btyd.plot_p_alive_matrix(model, frame.iloc[:0])
+    with pytest.raises(InvalidParameterError, match="max_frequency >= 1"):
+        btyd.plot_p_alive_matrix(model, max_frequency="5", max_recency=20.0)
 
 
 def test_missing_matplotlib_names_the_extra(

@@ -10,9 +10,18 @@ import pandas as pd
 from b2bclient._exceptions import InvalidParameterError
 from b2bclient._plotting import axes
 from b2bclient.btyd._base import TransactionModel
-from b2bclient.btyd._validation import check_fitted
+from b2bclient.btyd._validation import check_fitted, rfm_arrays
 
 __all__ = ["plot_calibration_holdout", "plot_p_alive_matrix"]
+
+
+def _check_model(model: Any, owner: str) -> None:
+    if not isinstance(model, TransactionModel):
+        raise InvalidParameterError(
+            f"The 'model' parameter of {owner} must be a fitted BetaGeo, ModifiedBetaGeo or "
+            f"ParetoNBD. Got {type(model).__name__} instead."
+        )
+    check_fitted(model)
 
 
 def plot_calibration_holdout(
@@ -63,8 +72,9 @@ def plot_calibration_holdout(
     >>> ax.get_xlabel()
     'Purchases in calibration period'
     """
-    check_fitted(model)
-    missing = [c for c in ("frequency_holdout", "duration_holdout") if c not in frame.columns]
+    _check_model(model, "plot_calibration_holdout")
+    columns = frame.columns if isinstance(frame, pd.DataFrame) else []
+    missing = [c for c in ("frequency_holdout", "duration_holdout") if c not in columns]
     if missing:
         raise InvalidParameterError(
             f"plot_calibration_holdout needs the output of calibration_holdout; the frame lacks "
@@ -150,7 +160,8 @@ def plot_p_alive_matrix(
     >>> ax.get_ylabel()
     'Recency (time of last purchase)'
     """
-    check_fitted(model)
+    owner = "plot_p_alive_matrix"
+    _check_model(model, owner)
     if model.covariate_names_:
         raise InvalidParameterError(
             "plot_p_alive_matrix draws a model without covariates; this one was fitted with "
@@ -161,11 +172,24 @@ def plot_p_alive_matrix(
             raise InvalidParameterError(
                 "plot_p_alive_matrix needs a summary or both max_frequency and max_recency."
             )
+        rfm = rfm_arrays(summary, owner=owner)
+        if len(rfm) == 0:
+            raise InvalidParameterError(
+                "plot_p_alive_matrix cannot size its grid from an empty summary; pass "
+                "max_frequency and max_recency."
+            )
         if max_frequency is None:
-            max_frequency = int(summary["frequency"].max())
+            max_frequency = int(rfm.frequency.max())
         if max_recency is None:
-            max_recency = float(summary["T"].max())
-    if max_frequency < 1 or not np.isfinite(max_recency) or max_recency <= 0:
+            max_recency = float(rfm.T.max())
+    numbers = (int, float, np.integer, np.floating)
+    if (
+        not isinstance(max_frequency, numbers)
+        or not isinstance(max_recency, numbers)
+        or max_frequency < 1
+        or not np.isfinite(max_recency)
+        or max_recency <= 0
+    ):
         raise InvalidParameterError(
             f"plot_p_alive_matrix needs max_frequency >= 1 and max_recency > 0. Got "
             f"{max_frequency!r} and {max_recency!r}."
