@@ -9,10 +9,10 @@ import attrs
 import numpy as np
 import pandas as pd
 
-from b2bclient._exceptions import InvalidParameterError
 from b2bclient._time import to_duration
 from b2bclient.base._schema import STAGES
 from b2bclient.features._context import NAT, complete_tables, times_ns
+from b2bclient.features._spec import duration_field
 
 if TYPE_CHECKING:
     from b2bclient.base import ClientBase
@@ -20,16 +20,6 @@ if TYPE_CHECKING:
 __all__ = ["NextPurchase", "NoActivity", "ProcurementReached", "WonDeal"]
 
 _PROCUREMENT = STAGES.index("procurement")
-
-
-def _check_duration(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    try:
-        to_duration(value)
-    except InvalidParameterError:
-        raise InvalidParameterError(
-            f"The {attribute.name!r} parameter of {type(instance).__name__} must be a positive "
-            f"duration such as '90D'. Got {value!r} instead."
-        ) from None
 
 
 def _known_ids(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> pd.Index:
@@ -136,7 +126,7 @@ class NextPurchase(_WindowLabel):
     """
 
     name: ClassVar[str] = "next_purchase"
-    horizon: str = attrs.field(default="90D", validator=_check_duration)
+    horizon: str = duration_field("90D")
 
     def _observe(
         self, tables: dict[str, pd.DataFrame], known: pd.Index, start: int, end: int
@@ -172,7 +162,7 @@ class WonDeal(_WindowLabel):
     """
 
     name: ClassVar[str] = "won_deal"
-    horizon: str = attrs.field(default="90D", validator=_check_duration)
+    horizon: str = duration_field("90D")
 
     def _observe(
         self, tables: dict[str, pd.DataFrame], known: pd.Index, start: int, end: int
@@ -213,7 +203,7 @@ class ProcurementReached(_WindowLabel):
     """
 
     name: ClassVar[str] = "procurement_reached"
-    horizon: str = attrs.field(default="180D", validator=_check_duration)
+    horizon: str = duration_field("180D")
 
     def _observe(
         self, tables: dict[str, pd.DataFrame], known: pd.Index, start: int, end: int
@@ -267,8 +257,8 @@ class NoActivity(_WindowLabel):
     """
 
     name: ClassVar[str] = "inactivity"
-    gap: str = attrs.field(default="180D", validator=_check_duration)
-    active_window: str = attrs.field(default="365D", validator=_check_duration)
+    gap: str = duration_field("180D")
+    active_window: str = duration_field("365D")
 
     @property
     def horizon(self) -> str:
