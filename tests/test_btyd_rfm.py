@@ -235,6 +235,24 @@ def test_calibration_holdout_on_a_client_base() -> None:
         btyd.calibration_holdout(_base(), "2024-03-04", "2024-03-04")
 
 
+def test_calibration_holdout_checks_its_arguments_before_cutting_the_base(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    base = _base()
+
+    def cut(self: ClientBase, t: Any) -> ClientBase:
+        raise AssertionError("the base was cut before the arguments were checked")
+
+    monkeypatch.setattr(ClientBase, "as_of", cut)
+    for calibration_end, holdout_end, freq, match in (
+        ("not a date", "2024-04-01", "W", "calibration_end"),
+        ("2024-04-01", "2024-03-04", "W", "must be after calibration_end"),
+        ("2024-03-04", "2024-04-01", "2W", "'freq'"),
+    ):
+        with pytest.raises(InvalidParameterError, match=match):
+            btyd.calibration_holdout(base, calibration_end, holdout_end, freq=freq)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

@@ -118,6 +118,19 @@ def summary_from_transactions(
     return out
 
 
+def _holdout_dates(calibration_end: Any, holdout_end: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Return the calibration and holdout ends as timestamps, the holdout end being later."""
+    owner = "calibration_holdout"
+    cal_end = to_timestamp(calibration_end, name="calibration_end", owner=owner)
+    hold_end = to_timestamp(holdout_end, name="holdout_end", owner=owner)
+    if hold_end <= cal_end:
+        raise InvalidParameterError(
+            f"The 'holdout_end' parameter of {owner} must be after calibration_end "
+            f"({cal_end}). Got {hold_end} instead."
+        )
+    return cal_end, hold_end
+
+
 def holdout_from_transactions(
     transactions: pd.DataFrame,
     calibration_end: Any,
@@ -149,15 +162,8 @@ def holdout_from_transactions(
         of those purchases, 0 without) and ``duration_holdout`` (periods from the last observed
         calibration period to the last observed holdout period).
     """
-    owner = "calibration_holdout"
-    cal_end = to_timestamp(calibration_end, name="calibration_end", owner=owner)
-    hold_end = to_timestamp(holdout_end, name="holdout_end", owner=owner)
-    if hold_end <= cal_end:
-        raise InvalidParameterError(
-            f"The 'holdout_end' parameter of {owner} must be after calibration_end "
-            f"({cal_end}). Got {hold_end} instead."
-        )
-    alias = parse_freq(freq, owner=owner)
+    cal_end, hold_end = _holdout_dates(calibration_end, holdout_end)
+    alias = parse_freq(freq, owner="calibration_holdout")
     summary = summary_from_transactions(transactions, cal_end, freq=alias, monetary=monetary)
     window = transactions.loc[(transactions["time"] >= cal_end) & (transactions["time"] < hold_end)]
     window = window.loc[window[_ID].isin(summary.index)]
@@ -362,8 +368,8 @@ def calibration_holdout(
     """
     owner = "calibration_holdout"
     _check_base(base, owner)
-    hold_end = to_timestamp(holdout_end, name="holdout_end", owner=owner)
+    # Check the arguments before cutting the base, which is the expensive step.
+    cal_end, hold_end = _holdout_dates(calibration_end, holdout_end)
+    alias = parse_freq(freq, owner=owner)
     transactions, _ = _purchases(base, hold_end)
-    return holdout_from_transactions(
-        transactions, calibration_end, hold_end, freq=freq, monetary=monetary
-    )
+    return holdout_from_transactions(transactions, cal_end, hold_end, freq=alias, monetary=monetary)
