@@ -64,8 +64,9 @@ class FeatureTables(Mapping[str, pd.DataFrame]):
 
     Parameters
     ----------
-    tables : mapping of str to pandas.DataFrame
-        Tables already cut at `as_of`; absent tables are empty.
+    tables : ClientBase or mapping of str to pandas.DataFrame
+        Tables already cut at `as_of`; absent tables are empty. A client base lends its
+        reference positions; for a mapping they are computed on first use.
     as_of : pandas.Timestamp
         The cut-off.
 
