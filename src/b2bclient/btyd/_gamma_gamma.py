@@ -14,11 +14,11 @@ from b2bclient.btyd._base import TransactionModel
 from b2bclient.btyd._mle import Design, Rows, Theta, fit_mle, fitted_state, group_rows
 from b2bclient.btyd._validation import (
     FloatArray,
-    as_float,
     check_fitted,
     check_penalizer,
     labels,
     monetary_array,
+    summary_columns,
 )
 from b2bclient.btyd._value import lifetime_value
 
@@ -28,31 +28,8 @@ __all__ = ["GammaGamma"]
 def _frequency_array(
     summary: pd.DataFrame | None, frequency: Any, *, owner: str
 ) -> tuple[FloatArray, pd.Index | None]:
-    if summary is not None:
-        if frequency is not None:
-            raise InvalidParameterError(
-                f"{owner} takes either a summary frame or frequency= and monetary_value= arrays, "
-                f"not both."
-            )
-        if not isinstance(summary, pd.DataFrame):
-            raise InvalidParameterError(
-                f"The summary given to {owner} must be a pandas DataFrame with columns "
-                f"'frequency' and 'monetary_value'. Got {type(summary).__name__} instead."
-            )
-        if "frequency" not in summary.columns:
-            raise InvalidParameterError(
-                f"The summary given to {owner} lacks the 'frequency' column. Build it with "
-                f"b2bclient.btyd.rfm_summary. Got columns {list(summary.columns)}."
-            )
-        frequency = summary["frequency"].to_numpy()
-        index: pd.Index | None = summary.index
-    elif frequency is None:
-        raise InvalidParameterError(
-            f"{owner} needs a summary frame or the arrays frequency= and monetary_value=."
-        )
-    else:
-        index = None
-    x = as_float(frequency, "frequency", owner)
+    columns, index = summary_columns(summary, {"frequency": frequency}, owner=owner)
+    x = columns["frequency"]
     bad = ~np.isfinite(x) | (x < 0) | (x != np.round(x))
     if bad.any():
         raise InvalidParameterError(

@@ -21,6 +21,7 @@ __all__ = [
     "labels",
     "monetary_array",
     "rfm_arrays",
+    "summary_columns",
     "time_array",
 ]
 
@@ -74,6 +75,41 @@ def as_float(values: Any, name: str, owner: str) -> FloatArray:
     return arr
 
 
+def summary_columns(
+    summary: pd.DataFrame | None, arrays: dict[str, Any], *, owner: str
+) -> tuple[dict[str, FloatArray], pd.Index | None]:
+    """Return the columns named in `arrays` as float arrays, read from `summary` or given.
+
+    `arrays` maps each column name to the values passed instead of a summary (None if not
+    passed); either the summary or every array must be given, not both. The index is the
+    summary's, or None for arrays.
+    """
+    names = list(arrays)
+    listed = ", ".join(f"{n}=" for n in names)
+    if summary is not None:
+        if any(values is not None for values in arrays.values()):
+            raise InvalidParameterError(
+                f"{owner} takes either a summary frame or the arrays {listed}, not both. Pass "
+                f"only one of them."
+            )
+        if not isinstance(summary, pd.DataFrame):
+            raise InvalidParameterError(
+                f"The summary given to {owner} must be a pandas DataFrame with columns {names} "
+                f"(see b2bclient.btyd.rfm_summary). Got {type(summary).__name__} instead."
+            )
+        missing = [c for c in names if c not in summary.columns]
+        if missing:
+            raise InvalidParameterError(
+                f"The summary given to {owner} lacks the column(s) {missing}; it needs {names}. "
+                f"Build it with b2bclient.btyd.rfm_summary or rename your columns. Got columns "
+                f"{list(summary.columns)}."
+            )
+        return {c: as_float(summary[c].to_numpy(), c, owner) for c in names}, summary.index
+    if any(values is None for values in arrays.values()):
+        raise InvalidParameterError(f"{owner} needs a summary frame, or the arrays {listed}.")
+    return {c: as_float(values, c, owner) for c, values in arrays.items()}, None
+
+
 def rfm_arrays(
     summary: pd.DataFrame | None,
     *,
@@ -90,35 +126,10 @@ def rfm_arrays(
         When columns are missing, values are missing or negative, a frequency is not a whole
         number, ``recency > T``, or ``recency`` is inconsistent with ``frequency``.
     """
-    index: pd.Index | None = None
-    if summary is not None:
-        if frequency is not None or recency is not None or T is not None:
-            raise InvalidParameterError(
-                f"{owner} takes either a summary frame or the arrays frequency=, recency=, T=, "
-                f"not both. Pass only one of them."
-            )
-        if not isinstance(summary, pd.DataFrame):
-            raise InvalidParameterError(
-                f"The summary given to {owner} must be a pandas DataFrame with columns "
-                f"'frequency', 'recency' and 'T' (see b2bclient.btyd.rfm_summary). Got "
-                f"{type(summary).__name__} instead."
-            )
-        missing = [c for c in _RFM_COLUMNS if c not in summary.columns]
-        if missing:
-            raise InvalidParameterError(
-                f"The summary given to {owner} lacks the column(s) {missing}; it needs "
-                f"'frequency', 'recency' and 'T'. Build it with b2bclient.btyd.rfm_summary or "
-                f"rename your columns. Got columns {list(summary.columns)}."
-            )
-        index = summary.index
-        frequency, recency, T = (summary[c].to_numpy() for c in _RFM_COLUMNS)
-    elif frequency is None or recency is None or T is None:
-        raise InvalidParameterError(
-            f"{owner} needs a summary frame, or all three arrays frequency=, recency= and T=."
-        )
-    x = as_float(frequency, "frequency", owner)
-    tx = as_float(recency, "recency", owner)
-    t_obs = as_float(T, "T", owner)
+    columns, index = summary_columns(
+        summary, {"frequency": frequency, "recency": recency, "T": T}, owner=owner
+    )
+    x, tx, t_obs = (columns[c] for c in _RFM_COLUMNS)
     if not (x.shape == tx.shape == t_obs.shape):
         raise InvalidParameterError(
             f"frequency, recency and T given to {owner} must have the same length. Got "
