@@ -257,7 +257,7 @@ def rfm_summary(
     Raises
     ------
     InvalidParameterError
-        If `as_of` is missing or `freq` is not a supported period.
+        If `base` is not a ClientBase, `as_of` is missing or `freq` is not a supported period.
 
     Examples
     --------
@@ -344,8 +344,8 @@ def calibration_holdout(
     Raises
     ------
     InvalidParameterError
-        If a date is missing, `holdout_end` is not after `calibration_end`, or `freq` is not
-        supported.
+        If `base` is not a ClientBase, a date is missing, `holdout_end` is not after
+        `calibration_end`, or `freq` is not supported.
 
     Examples
     --------
