@@ -412,3 +412,8 @@ def test_feature_tables_join_through_the_reference_positions_of_the_base() -> No
 def test_training_frame_needs_a_client_base(base: Any) -> None:
     with pytest.raises(InvalidParameterError, match="'base' parameter of training_frame"):
         training_frame(base, ["2024-01-01"], NextPurchase())
+
+
+def test_build_features_rejects_an_extractors_argument_that_is_not_iterable() -> None:
+    with pytest.raises(InvalidParameterError, match="'extractors' parameter of build_features"):
+        build_features(example_base(), EXAMPLE_AS_OF, extractors=3)  # type: ignore[arg-type]

@@ -62,8 +62,10 @@ def resolve_extractors(
         not isinstance(extractors, type) and isinstance(extractors, Extractor)
     ):
         items = [extractors]
-    else:
+    elif isinstance(extractors, Iterable):
         items = list(cast("Iterable[Any]", extractors))
+    else:
+        items = [extractors]
     out: list[Extractor] = []
     for item in items:
         if isinstance(item, str):
