@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 import b2bclient.testing as bt
-from b2bclient._exceptions import LookAheadError
+from b2bclient._exceptions import InvalidParameterError, LookAheadError
 from b2bclient.base import ClientBase
-from b2bclient.features import ExtractorTags, get_extractor, list_extractors
+from b2bclient.features import Contracts, ExtractorTags, get_extractor, list_extractors
 from b2bclient.testing import (
     EXAMPLE_AS_OF,
     check_extractor,
@@ -287,3 +287,18 @@ def test_future_rows_on_a_base_without_activity() -> None:
     future = with_future_rows({"organisations": orgs}, "2025-01-01", n_rows=4, extreme=False)
     assert (future["interactions"]["occurred_at"] >= pd.Timestamp("2025-01-01")).all()
     assert len(future["organisations"]) == 5
+
+
+@pytest.mark.parametrize(
+    ("extractor", "base", "match"),
+    [
+        ("purchasing", None, r"get_extractor\('purchasing'\)"),
+        (Contracts, None, r"pass an instance such as Contracts\(\)"),
+        (Contracts(), {"organisations": None}, "'base' parameter of check_extractor"),
+    ],
+)
+def test_check_extractor_rejects_what_is_not_an_extractor_or_a_base(
+    extractor: Any, base: Any, match: str
+) -> None:
+    with pytest.raises(InvalidParameterError, match=match):
+        check_extractor(extractor, base=base)

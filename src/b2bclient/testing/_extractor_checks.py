@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from b2bclient._exceptions import LookAheadError
+from b2bclient._exceptions import InvalidParameterError, LookAheadError
 from b2bclient._time import to_timestamp
 from b2bclient._typing import Tables
 from b2bclient.base import SCHEMAS, TABLE_NAMES, ClientBase, empty_table
@@ -330,12 +330,33 @@ def extractor_checks(
     (str, callable)
         The check's name and a function that raises when the check fails.
 
+    Raises
+    ------
+    InvalidParameterError
+        If `extractor` is a name or a class rather than an instance, or `base` is not a
+        ClientBase.
+
     Examples
     --------
     >>> from b2bclient.features import Contracts
     >>> [name for name, _ in extractor_checks(Contracts())][:3]
     ['declaration', 'output', 'determinism']
     """
+    if isinstance(extractor, (str, type)):
+        hint = (
+            f"get one with b2bclient.features.get_extractor({extractor!r})"
+            if isinstance(extractor, str)
+            else f"an extractor class: pass an instance such as {extractor.__name__}()"
+        )
+        raise InvalidParameterError(
+            f"The 'extractor' parameter of check_extractor must be an extractor instance. "
+            f"Got {extractor!r} ({hint}) instead."
+        )
+    if base is not None and not isinstance(base, ClientBase):
+        raise InvalidParameterError(
+            "The 'base' parameter of check_extractor must be a b2bclient.ClientBase. "
+            f"Got {type(base).__name__} instead."
+        )
     data = base if base is not None else example_base()
     if as_of is not None:
         t = to_timestamp(as_of, name="as_of", owner="check_extractor")
@@ -390,6 +411,9 @@ def check_extractor(
 
     Raises
     ------
+    InvalidParameterError
+        If `extractor` is a name or a class rather than an instance, or `base` is not a
+        ClientBase.
     AssertionError
         Naming the extractor and the failed check.
     LookAheadError
