@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from b2bclient._exceptions import MissingDependencyError
+from b2bclient._optional import import_optional
 
 __all__ = ["axes", "pyplot"]
 
@@ -21,14 +21,7 @@ def pyplot() -> Any:
     MissingDependencyError
         If matplotlib is not installed; the message names the ``plot`` extra.
     """
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "Plotting needs matplotlib, which is not installed. Install the plot extra: "
-            "pip install b2bclient[plot]"
-        ) from exc
-    return plt
+    return import_optional("matplotlib.pyplot", extra="plot", purpose="Plotting")
 
 
 def axes(ax: Any) -> Any:

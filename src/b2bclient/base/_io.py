@@ -8,21 +8,11 @@ from typing import Any
 
 import pandas as pd
 
-from b2bclient._exceptions import InvalidParameterError, InvalidTablesError, MissingDependencyError
+from b2bclient._exceptions import InvalidParameterError, InvalidTablesError
+from b2bclient._optional import import_optional
 from b2bclient.base._schema import SCHEMAS, TABLE_NAMES
 
 __all__ = ["read_csv", "read_parquet", "read_sql", "to_csv", "to_parquet", "to_sql"]
-
-
-def _require(module: str, extra: str) -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise MissingDependencyError(
-            f"This needs the optional dependency {module!r}: pip install 'b2bclient[{extra}]'"
-        ) from exc
 
 
 def _directory(path: Path, *, reading: bool) -> Path:
@@ -48,7 +38,7 @@ def _missing_organisations(what: str) -> InvalidTablesError:
 
 def to_parquet(tables: Mapping[str, pd.DataFrame], path: Path) -> None:
     """Write one ``<table>.parquet`` file per table into directory `path`."""
-    _require("pyarrow", "parquet")
+    import_optional("pyarrow", extra="parquet", purpose="Parquet I/O")
     _directory(path, reading=False)
     for name in TABLE_NAMES:
         tables[name].to_parquet(path / f"{name}.parquet", index=False)
@@ -56,7 +46,7 @@ def to_parquet(tables: Mapping[str, pd.DataFrame], path: Path) -> None:
 
 def read_parquet(path: Path) -> dict[str, pd.DataFrame]:
     """Read every ``<table>.parquet`` file present in directory `path`."""
-    _require("pyarrow", "parquet")
+    import_optional("pyarrow", extra="parquet", purpose="Parquet I/O")
     _directory(path, reading=True)
     frames = {
         name: pd.read_parquet(path / f"{name}.parquet")
@@ -103,7 +93,7 @@ def read_csv(path: Path) -> dict[str, pd.DataFrame]:
 
 
 def _engine(con: Any) -> Any:
-    sqlalchemy = _require("sqlalchemy", "sql")
+    sqlalchemy = import_optional("sqlalchemy", extra="sql", purpose="SQL I/O")
     if isinstance(con, str):
         return sqlalchemy.create_engine(con)
     return con
@@ -123,7 +113,7 @@ def to_sql(
             f"The 'if_exists' parameter of ClientBase.to_sql must be 'fail' or 'replace'. Got {if_exists!r} instead."
         )
     engine = _engine(con)
-    sqlalchemy = _require("sqlalchemy", "sql")
+    sqlalchemy = import_optional("sqlalchemy", extra="sql", purpose="SQL I/O")
     with engine.begin() as connection:
         for name in TABLE_NAMES:
             out = tables[name].copy(deep=False)  # columns are replaced, never modified in place
@@ -155,7 +145,7 @@ def to_sql(
 def read_sql(con: Any, *, prefix: str = "", schema: str | None = None) -> dict[str, pd.DataFrame]:
     """Read every canonical table present in a SQL database through SQLAlchemy."""
     engine = _engine(con)
-    sqlalchemy = _require("sqlalchemy", "sql")
+    sqlalchemy = import_optional("sqlalchemy", extra="sql", purpose="SQL I/O")
     inspector = sqlalchemy.inspect(engine)
     present = set(inspector.get_table_names(schema=schema))
     frames = {}

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from b2bclient._exceptions import InvalidParameterError, MissingDependencyError
+from b2bclient._exceptions import InvalidParameterError
+from b2bclient._optional import import_optional
 from b2bclient.features._context import FeatureTables
 from b2bclient.features._frames import concat_rows, run_extractors
 from b2bclient.features._groups import hierarchy
@@ -31,13 +32,7 @@ _BROADCAST = ("products",)
 
 
 def _import_dask() -> Any:
-    try:
-        import dask
-    except ImportError as exc:  # pragma: no cover - dask is an optional extra
-        raise MissingDependencyError(
-            "engine='dask' needs dask and distributed: pip install 'b2bclient[dask]'."
-        ) from exc
-    return dask
+    return import_optional("dask", extra="dask", purpose="engine='dask'")
 
 
 def resolve_engine(engine: Any) -> tuple[str, Any]:

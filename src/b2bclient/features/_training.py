@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from b2bclient._exceptions import InvalidParameterError, MissingDependencyError
+from b2bclient._optional import import_optional
 from b2bclient._time import to_duration, to_timestamp
 from b2bclient.base import SCHEMAS
 from b2bclient.features._build import ExtractorsLike, build_features, resolve_extractors
@@ -53,13 +54,13 @@ def _progress(cutoffs: list[pd.Timestamp], progress: bool | None) -> Iterable[pd
     if progress is False or (progress is None and len(cutoffs) < PROGRESS_FROM):
         return cutoffs
     try:
-        from tqdm.auto import tqdm
-    except ImportError as exc:
-        if progress is None:
+        tqdm = import_optional(
+            "tqdm.auto", extra="progress", purpose="training_frame(progress=True)"
+        ).tqdm
+    except MissingDependencyError:
+        if progress is None:  # the bar is a nicety unless asked for
             return cutoffs
-        raise MissingDependencyError(
-            "training_frame(progress=True) needs tqdm: pip install 'b2bclient[progress]'."
-        ) from exc
+        raise
     bar: Iterable[pd.Timestamp] = tqdm(cutoffs, desc="training_frame", unit="cutoff")
     return bar
 
