@@ -47,6 +47,7 @@ def _demo(args: argparse.Namespace, out: _Printer) -> None:
     from b2bclient import load, save
     from b2bclient.btyd import BetaGeo, GammaGamma, calibration_holdout
     from b2bclient.churn import ChurnModel, Inactivity, Surv, survival_frame
+    from b2bclient.cli._demo_recommend import demo_recommendations
     from b2bclient.datasets import make_client_base
     from b2bclient.datasets._signals import landmark_survival
     from b2bclient.features import build_features
@@ -140,6 +141,8 @@ def _demo(args: argparse.Namespace, out: _Printer) -> None:
     )
     out.line("\nhighest 12-month discounted lifetime value (BG/NBD x Gamma-Gamma):")
     out.frame(clv.nlargest(5).to_frame("clv_12m"), floatfmt="{:,.0f}")
+
+    demo_recommendations(base, end, out)
 
     out.section("Saving and loading the churn model (JSON + .npy, no pickle)")
     import tempfile

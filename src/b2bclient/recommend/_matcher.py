@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
 from b2bclient._exceptions import InvalidParameterError
@@ -26,7 +26,6 @@ from b2bclient.recommend._matcher_reasons import explain_pairs
 from b2bclient.recommend._pairdata import PairData, pair_key
 from b2bclient.recommend._pairs import (
     FEATURES,
-    MONOTONE,
     Copresence,
     Knowledge,
     Scores,
@@ -131,7 +130,7 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
     min_lift : float, default=2.0
         How many times more links than chance an industry pair needs to count as complementary.
     gbm_params : dict, optional
-        Keyword arguments of :class:`~sklearn.ensemble.HistGradientBoostingClassifier`.
+        Keyword arguments of :class:`~sklearn.ensemble.GradientBoostingClassifier`.
     random_state : int, default=0
         Seed of the negative sampling and the classifier.
 
@@ -143,7 +142,7 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
         Organisations known before `as_of_`, sorted.
     model_ : {"gbm", "rule"}
         The pair model in use.
-    classifier_ : HistGradientBoostingClassifier or None
+    classifier_ : GradientBoostingClassifier or None
         The learnt pair model (None for the rule).
     n_links_ : int
         Known supplier links between known organisations with an industry.
@@ -236,7 +235,7 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
         if self.gbm_params is not None and not isinstance(self.gbm_params, dict):
             raise InvalidParameterError(
                 f"The 'gbm_params' parameter of {_OWNER} must be a dict of "
-                f"HistGradientBoostingClassifier arguments or None. Got {self.gbm_params!r} "
+                f"GradientBoostingClassifier arguments or None. Got {self.gbm_params!r} "
                 "instead."
             )
 
@@ -271,7 +270,7 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
             data.industry[data.supplier_target] >= 0
         )
         self.n_links_ = int(usable.sum())
-        self.classifier_: HistGradientBoostingClassifier | None = None
+        self.classifier_: GradientBoostingClassifier | None = None
         self.n_train_links_ = 0
         self.model_ = "rule"
         self.prescore_coef_ = np.zeros(len(FEATURES))
@@ -362,16 +361,15 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
         scale = np.where(xl.std(axis=0) > 0, xl.std(axis=0), 1.0)
         linear = LogisticRegression(C=1.0, max_iter=2_000).fit((xl - mean) / scale, y)
         params: dict[str, Any] = {
-            "max_iter": 40,
-            "learning_rate": 0.15,
-            "max_leaf_nodes": 8,
+            "n_estimators": 60,
+            "learning_rate": 0.1,
+            "max_depth": 3,
             "min_samples_leaf": 20,
-            "l2_regularization": 1.0,
-            "monotonic_cst": list(MONOTONE),
+            "subsample": 0.8,
             "random_state": self.random_state,
         }
         params.update(self.gbm_params or {})
-        classifier = HistGradientBoostingClassifier(**params)
+        classifier = GradientBoostingClassifier(**params)
         classifier.fit(x, y)
         self.classifier_ = classifier
         self.prescore_coef_ = np.asarray(linear.coef_[0], dtype=np.float64)

@@ -25,7 +25,6 @@ from b2bclient.recommend._pairdata import PairData, pair_key
 
 __all__ = [
     "FEATURES",
-    "MONOTONE",
     "NO_GAP",
     "Copresence",
     "Knowledge",
@@ -59,8 +58,6 @@ FEATURES = (
     "days_since_seen_supplier",
     "days_since_seen_buyer",
 )
-#: Direction each feature may move the pair model's score: +1 up, -1 down, 0 either way.
-MONOTONE = (1, 1, 1, -1, 1, -1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0)
 #: Gap reported when two organisations have no projects within the window.
 NO_GAP = 10_000.0
 _SECOND = 10**9
