@@ -165,11 +165,11 @@ def test_the_rule_model_scores_by_the_stated_rule(base: ClientBase) -> None:
     out = rule.match(["O-000050"], k=10)
     assert rule.model_ == "rule"
     for row in out.itertuples():
-        visits = re.search(r"site visits on the same day (\d+) times", row.reasons)
+        visits = re.search(r"site visits on the same day (once|(\d+) times)", row.reasons)
         site = re.search(r"on the same site .*? apart(?: \((\d+) such pairs\))?", row.reasons)
         expected = (
             ("both in region" in row.reasons)
-            + 3 * (int(visits.group(1)) if visits else 0)
+            + 3 * ((1 if visits.group(1) == "once" else int(visits.group(2))) if visits else 0)
             + 2 * ((int(site.group(1)) if site.group(1) else 1) if site else 0)
             + ("known supplier links" in row.reasons)
         )
@@ -228,10 +228,12 @@ def test_every_reason_is_true_of_the_tables(base: ClientBase, matches: pd.DataFr
                 assert int(m.group(3)) == link_industries.get((m.group(1), m.group(2)), 0)
                 seen.add("industries")
             elif m := re.fullmatch(
-                r"site visits on the same day (\d+) times, last on (\S+)", reason
+                r"site visits on the same day (once|(\d+) times), last on (\S+)", reason
             ):
                 shared = visit_days.get(a, set()) & visit_days.get(b, set())
-                assert len(shared) == int(m.group(1)) and max(shared) == m.group(2)
+                assert len(shared) == (1 if m.group(1) == "once" else int(m.group(2)))
+                assert len(shared) != 1 or m.group(1) == "once"
+                assert max(shared) == m.group(3)
                 seen.add("visits")
             elif m := re.fullmatch(
                 r"projects (?:on the same site (.+): |opened (\d+\.\d) days apart: )"

@@ -254,24 +254,25 @@ def features(
 def stage_signal(snap: Snapshot, orgs: IntArray) -> tuple[FloatArray, IntArray]:
     """Return the best stage log lift per organisation and product, and the row it comes from.
 
-    The row indexes ``snap.stage_org`` (-1 where the organisation has no open project).
+    The row indexes ``snap.stage_org`` (-1 where no open project has a positive lift); among
+    several open projects in one stage, the last listed one is named.
     """
     n = orgs.shape[0]
     n_items = snap.buyers.shape[0]
-    value = np.zeros((n, n_items))
-    source = np.full((n, n_items), -1, dtype=np.int64)
+    n_stages = snap.lift.shape[0]
     if snap.stage_org.shape[0] == 0 or n == 0:
-        return value, source
+        return np.zeros((n, n_items)), np.full((n, n_items), -1, dtype=np.int64)
     position = np.full(int(max(orgs.max(), snap.stage_org.max())) + 1, -1, dtype=np.int64)
     position[orgs] = np.arange(n)
-    rows = np.flatnonzero(position[snap.stage_org] >= 0)
-    for r in rows:
-        i = position[snap.stage_org[r]]
-        lift = snap.lift[snap.stage_code[r]]
-        better = lift > value[i]
-        value[i] = np.where(better, lift, value[i])
-        source[i] = np.where(better, r, source[i])
-    return value, source
+    pos = position[snap.stage_org]
+    rows = np.flatnonzero(pos >= 0)
+    which = np.full((n, n_stages), -1, dtype=np.int64)
+    which[pos[rows], snap.stage_code[rows]] = rows
+    lifts = np.where((which >= 0)[:, :, None], np.maximum(snap.lift, 0.0)[None, :, :], 0.0)
+    best = lifts.argmax(axis=1)
+    value = np.take_along_axis(lifts, best[:, None, :], axis=1)[:, 0, :]
+    source = np.take_along_axis(which, best, axis=1)
+    return value, np.where(value > 0, source, -1)
 
 
 def attached_signal(snap: Snapshot, orgs: IntArray) -> tuple[FloatArray, IntArray]:

@@ -423,15 +423,19 @@ class CrossSell(BaseEstimator):  # type: ignore[misc]
         ]
         return pd.concat(parts, ignore_index=True)
 
-    def score_codes(self, codes: IntArray) -> tuple[FloatArray, FloatArray]:
-        """Return the blended scores and the per-signal contributions for organisations `codes`."""
+    def score_codes(self, codes: IntArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Return the blended scores, the signals and their contributions for organisations `codes`.
+
+        Shapes are (organisations, products) for the scores and (organisations, products,
+        signals) for the other two.
+        """
         snap = self._snapshot
         x = features(
             snap, codes, industry=self.industry_, segment=self.segment_, signals=self.signals_
         )
         kind = self._snapshot_kind()
         contrib = (x - self.feature_mean_[kind]) / self.feature_scale_[kind] * self.coef_[kind]
-        return contrib.sum(axis=2) + self.intercept_[kind], contrib
+        return contrib.sum(axis=2) + self.intercept_[kind], x, contrib
 
     def _snapshot_kind(self) -> IntArray:
         """Return per product 1 for a service, 0 for a good."""
@@ -452,14 +456,14 @@ class CrossSell(BaseEstimator):  # type: ignore[misc]
                     "reason": pd.Series([], dtype=object),
                 }
             )
-        score, contrib = self.score_codes(codes)
+        score, x, contrib = self.score_codes(codes)
         allowed = np.ones(score.shape, dtype=bool)
         if exclude_owned:
             allowed &= snap.owned[codes].toarray() == 0
         items, values = top_k(score, k, allowed)
         row, col = np.nonzero(items >= 0)
         item = items[row, col]
-        reasons = explain(self, codes, row, item, contrib)
+        reasons = explain(self, codes, row, item, x, contrib)
         return pd.DataFrame(
             {
                 "organisation_id": self.organisation_ids_.to_numpy(dtype=object)[codes[row]],

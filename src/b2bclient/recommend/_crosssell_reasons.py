@@ -15,6 +15,7 @@ counts behind it, all taken from the rows known before ``as_of``:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -75,9 +76,18 @@ def co_buyers(model: CrossSell) -> sp.csr_matrix:
 
 
 def explain(
-    model: CrossSell, codes: IntArray, row: IntArray, item: IntArray, contrib: FloatArray
+    model: CrossSell,
+    codes: IntArray,
+    row: IntArray,
+    item: IntArray,
+    x: FloatArray,
+    contrib: FloatArray,
 ) -> npt.NDArray[np.object_]:
-    """Return the reason of each recommendation (organisation ``codes[row]``, product `item`)."""
+    """Return the reason of each recommendation (organisation ``codes[row]``, product `item`).
+
+    `x` and `contrib` are the signals and their contributions to the score, shaped
+    (organisations, products, signals).
+    """
     snap = model._snapshot
     signals = model.signals_
     orgs = codes[row]
@@ -86,17 +96,17 @@ def explain(
     if n == 0:
         return out
     c = contrib[row, item, :].copy()
-    # A signal is a reason only where there is evidence behind it.
-    _, stage_source = stage_signal(snap, codes)
-    attach_value, attach_source = attached_signal(snap, codes)
-    anchor = _anchors(model, orgs, item)
+    raw = x[row, item, :]
+    # A signal is a reason only where there is evidence behind it: a bought product similar to
+    # this one, a known industry or segment, a positive stage lift, a positive attach rate.
+    positive = {name: raw[:, f] > 0 for f, name in enumerate(signals)}
     evidence = {
-        "similar": anchor >= 0,
+        "similar": positive.get("similar", np.zeros(n, dtype=bool)),
         "popular": np.zeros(n, dtype=bool),
         "industry": model.industry_[orgs] >= 0,
         "segment": model.segment_[orgs] >= 0,
-        "stage": stage_source[row, item] >= 0,
-        "attached": (attach_source[row, item] >= 0) & (attach_value[row, item] > 0),
+        "stage": positive.get("stage", np.zeros(n, dtype=bool)),
+        "attached": positive.get("attached", np.zeros(n, dtype=bool)),
     }
     for f, name in enumerate(signals):
         c[:, f] = np.where(evidence[name], c[:, f], -np.inf)
@@ -108,60 +118,100 @@ def explain(
     names = model.product_names_
     days = int(model.horizon_ / np.timedelta64(1, "D"))
 
+    n_items = names.shape[0]
+
+    def fill(sel: IntArray, keys: IntArray, text: Callable[[int], str]) -> None:
+        # Format each distinct reason once: many recommendations share one.
+        unique, inverse = np.unique(keys, return_inverse=True)
+        out[sel] = np.array([text(int(u)) for u in unique] + [""], dtype=object)[:-1][inverse]
+
     sel = np.flatnonzero(kind == "similar")
     if sel.shape[0]:
-        a, i = anchor[sel], item[sel]
-        both = _lookup(co_buyers(model), a, i).astype(np.int64)
-        out[sel] = [
-            f"organisations that bought {names[x]} (as it did) also bought it: {b} of "
-            f"{int(snap.buyers[x])} before {date}"
-            for x, b in zip(a, both, strict=True)
-        ]
-    for name in ("industry", "segment"):
-        sel = np.flatnonzero(kind == name)
-        if not sel.shape[0]:
-            continue
-        codes_g = (model.industry_ if name == "industry" else model.segment_)[orgs[sel]]
-        buyers = snap.industry_buyers if name == "industry" else snap.segment_buyers
-        size = snap.industry_size if name == "industry" else snap.segment_size
-        labels = model.industry_names_ if name == "industry" else model.segment_names_
-        counts = buyers[codes_g, item[sel]].astype(np.int64)
-        if name == "industry":
-            out[sel] = [
-                f"bought by {c_} of {int(size[g])} {labels[g]} organisations before {date}"
-                for c_, g in zip(counts, codes_g, strict=True)
-            ]
-        else:
-            out[sel] = [
-                f"bought by {c_} of {int(size[g])} organisations of segment {labels[g]!r} "
-                f"before {date}"
-                for c_, g in zip(counts, codes_g, strict=True)
-            ]
+        a = _anchors(model, orgs[sel], item[sel])
+        both = dict(
+            zip(
+                (a * n_items + item[sel]).tolist(),
+                _lookup(co_buyers(model), a, item[sel]).astype(np.int64).tolist(),
+                strict=True,
+            )
+        )
+        fill(
+            sel,
+            a * n_items + item[sel],
+            lambda u: (
+                f"organisations that bought {names[u // n_items]} (as it did) also bought it: "
+                f"{both[u]} of {int(snap.buyers[u // n_items])} before {date}"
+            ),
+        )
+    sel = np.flatnonzero(kind == "industry")
+    if sel.shape[0]:
+        fill(
+            sel,
+            model.industry_[orgs[sel]] * n_items + item[sel],
+            lambda u: (
+                f"bought by {int(snap.industry_buyers[u // n_items, u % n_items])} of "
+                f"{int(snap.industry_size[u // n_items])} {model.industry_names_[u // n_items]} "
+                f"organisations before {date}"
+            ),
+        )
+    sel = np.flatnonzero(kind == "segment")
+    if sel.shape[0]:
+        fill(
+            sel,
+            model.segment_[orgs[sel]] * n_items + item[sel],
+            lambda u: (
+                f"bought by {int(snap.segment_buyers[u // n_items, u % n_items])} of "
+                f"{int(snap.segment_size[u // n_items])} organisations of segment "
+                f"{model.segment_names_[u // n_items]!r} before {date}"
+            ),
+        )
     sel = np.flatnonzero(kind == "stage")
     if sel.shape[0]:
+        _, stage_source = stage_signal(snap, codes)
         src = stage_source[row[sel], item[sel]]
-        stage_codes = snap.stage_code[src]
-        projects = snap.stage_project[src]
-        lifts = snap.lift_ratio[stage_codes, item[sel]]
-        out[sel] = [
-            f"its project {model.project_names_[p]} ({model.project_ids_[p]}) is in "
-            f"{STAGES[s]}; organisations with a project in {STAGES[s]} bought it {lift:.1f} "
-            f"times as often in the next {days} days"
-            for p, s, lift in zip(projects, stage_codes, lifts, strict=True)
-        ]
+        fill(
+            sel,
+            src * n_items + item[sel],
+            lambda u: _stage_text(model, u // n_items, u % n_items, days),
+        )
     sel = np.flatnonzero(kind == "attached")
     if sel.shape[0]:
+        _, attach_source = attached_signal(snap, codes)
         good = attach_source[row[sel], item[sel]]
-        gi = np.searchsorted(snap.goods, good)
-        si = np.searchsorted(snap.services, item[sel])
-        out[sel] = [
-            f"added to {int(snap.attach_deals[g_, s_])} of {int(snap.goods_deals[g_])} won deals "
-            f"with {names[x]}, which it buys"
-            for g_, s_, x in zip(gi, si, good, strict=True)
-        ]
+        fill(
+            sel,
+            good * n_items + item[sel],
+            lambda u: _attached_text(model, u // n_items, u % n_items),
+        )
     sel = np.flatnonzero(kind == "popular")
-    out[sel] = [
-        f"bought by {int(snap.buyers[i])} of {snap.n_known} organisations before {date}"
-        for i in item[sel]
-    ]
+    if sel.shape[0]:
+        fill(
+            sel,
+            item[sel],
+            lambda u: (
+                f"bought by {int(snap.buyers[u])} of {snap.n_known} organisations before {date}"
+            ),
+        )
     return out
+
+
+def _stage_text(model: CrossSell, source: int, item: int, days: int) -> str:
+    snap = model._snapshot
+    stage = STAGES[int(snap.stage_code[source])]
+    project = int(snap.stage_project[source])
+    lift = snap.lift_ratio[snap.stage_code[source], item]
+    return (
+        f"its project {model.project_names_[project]} ({model.project_ids_[project]}) is in "
+        f"{stage}; organisations with a project in {stage} bought it {lift:.1f} times as often "
+        f"in the next {days} days"
+    )
+
+
+def _attached_text(model: CrossSell, good: int, item: int) -> str:
+    snap = model._snapshot
+    g = int(np.searchsorted(snap.goods, good))
+    s = int(np.searchsorted(snap.services, item))
+    return (
+        f"added to {int(snap.attach_deals[g, s])} of {int(snap.goods_deals[g])} won deals with "
+        f"{model.product_names_[good]}, which it buys"
+    )

@@ -2,7 +2,7 @@
 
 A match lists every reason that holds for the pair, most specific first, joined by ``"; "``:
 
-* ``"site visits on the same day 3 times, last on 2024-05-02"``;
+* ``"site visits on the same day 3 times, last on 2024-05-02"`` (``"once"`` for one day);
 * ``"projects on the same site Duisburg Rheinhafen Halle 3: PR-000123 (2024-03-01) and
   PR-000456 (2024-03-12), 11.2 days apart"`` (``" (2 such pairs)"`` when there are more);
 * ``"projects opened 12.0 days apart: PR-000123 (2024-03-01) and PR-000789 (2024-03-13)"`` when
@@ -33,6 +33,10 @@ FloatArray = npt.NDArray[np.float64]
 _F = {name: i for i, name in enumerate(FEATURES)}
 #: A buyer's purchases are a reason from this surprise on (a chance of at most e**-2, 14%).
 BUYER_EVIDENCE = 2.0
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
 
 
 def _dates(ns: IntArray) -> npt.NDArray[np.str_]:
@@ -140,6 +144,7 @@ def explain_pairs(
     links = model._knowledge.links
     empty = np.full(m, "", dtype=object)
     visit_text, project_text, buyer_text = empty.copy(), empty.copy(), empty.copy()
+    has_rare = np.zeros(m, dtype=bool)
 
     visits = x[:, _F["same_day_visits"]]
     rows = np.flatnonzero(visits > 0)
@@ -147,8 +152,9 @@ def explain_pairs(
         last = np.datetime_as_string(
             _last_shared_day(model, s[rows], b[rows]).astype("datetime64[D]"), unit="D"
         )
+        has_rare[rows] = True
         visit_text[rows] = [
-            f"site visits on the same day {int(v)} times, last on {day}"
+            f"site visits on the same day {_times(int(v))}, last on {day}"
             for v, day in zip(visits[rows], last, strict=True)
         ]
 
@@ -169,45 +175,52 @@ def explain_pairs(
                 if site_n[i] > 1:
                     text += f" ({int(site_n[i])} such pairs)"
                 project_text[r] = text
+                has_rare[r] = True
             elif any_s[i] >= 0:
                 ps, pb = any_s[i], any_b[i]
                 project_text[r] = (
                     f"projects opened {any_gap[i]:.1f} days apart: {pid[ps]} ({when[ps]}) and "
                     f"{pid[pb]} ({when[pb]})"
                 )
+                has_rare[r] = True
 
     rows = np.flatnonzero(x[:, _F["buyer_purchases"]] >= BUYER_EVIDENCE)
     if rows.shape[0]:
         cat, count, expected = buyer_category(model, s[rows], b[rows])
         for r, c, k, e in zip(rows, cat, count, expected, strict=True):
             if c >= 0 and k > e:
+                has_rare[r] = True
                 buyer_text[r] = (
                     f"{ids[b[r]]} bought {data.category_names[c]} goods on {int(k)} lines before "
                     f"{date}, {e:.1f} expected from its industry's mix, goods that buyers of "
                     f"{industries[i_s[r]]} suppliers buy more than their peers"
                 )
 
+    # The two common reasons come from small tables; rows with a rarer reason are joined alone.
     n_ind = industries.shape[0]
-    pair_text = np.array(
-        [
-            f"{industries[i]} organisations supply {industries[j]} organisations: "
-            f"{int(links[i, j])} known supplier links before {date}"
-            for i in range(n_ind)
-            for j in range(n_ind)
-        ]
-        + [""],
-        dtype=object,
-    )
-    comp_text = pair_text[
-        np.where(complementary, np.maximum(i_s, 0) * n_ind + np.maximum(i_b, 0), -1)
-    ]
-    region_text = np.array(
-        [f"both in region {name}" for name in data.region_names] + [""], dtype=object
+    n_reg = data.region_names.shape[0]
+    comp_code = np.where(
+        complementary, np.maximum(i_s, 0) * n_ind + np.maximum(i_b, 0), n_ind * n_ind
     )
     same = x[:, _F["same_region"]] > 0
-    reg_text = region_text[np.where(same, data.region[s], -1)]
-    out[:] = [
+    reg_code = np.where(same, data.region[s], n_reg)
+    comp_texts = [
+        f"{industries[i]} organisations supply {industries[j]} organisations: "
+        f"{int(links[i, j])} known supplier links before {date}"
+        for i in range(n_ind)
+        for j in range(n_ind)
+    ] + [""]
+    reg_texts = [f"both in region {name}" for name in data.region_names] + [""]
+    table = np.array(
+        ["; ".join(t for t in (c, r) if t) for c in comp_texts for r in reg_texts],
+        dtype=object,
+    )
+    out[:] = table[comp_code * (n_reg + 1) + reg_code]
+    rare = np.flatnonzero(has_rare)
+    out[rare] = [
         "; ".join(t for t in texts if t)
-        for texts in zip(visit_text, project_text, buyer_text, comp_text, reg_text, strict=True)
+        for texts in zip(
+            visit_text[rare], project_text[rare], buyer_text[rare], out[rare], strict=True
+        )
     ]
     return out
