@@ -170,7 +170,19 @@ class GammaGamma(BaseEstimator):  # type: ignore[misc]
             np.log([0.5, 1.5, 0.5 * mean_m]),
         ]
         design = Design(("p", "q", "v"))
-        result = fit_mle(_gg_loglik, design, rows, starts, penalizer=penalizer, owner="GammaGamma")
+        result = fit_mle(
+            _gg_loglik,
+            design,
+            rows,
+            starts,
+            penalizer=penalizer,
+            owner="GammaGamma",
+            stacklevel=3,
+            weak_hint=(
+                "This is common with few repeat buyers: fit on more of them, or shrink the fit "
+                "with a small penalty such as penalizer=0.01."
+            ),
+        )
         for name, value in fitted_state(design, result).items():
             setattr(self, name, value)
         self.n_customers_ = int(repeat.sum())
