@@ -293,3 +293,17 @@ def test_end_to_end_on_the_synthetic_client_base() -> None:
     assert np.corrcoef(predicted, actual)[0, 1] > 0.3
     clv = btyd.lifetime_value(bg, calibration, time=6)
     assert (clv >= 0).all()
+
+
+def test_an_as_of_after_the_end_of_the_data_warns() -> None:
+    base = _base()  # the last event is a deal closed on 2024-03-10
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        btyd.rfm_summary(base, "2024-03-11", freq="W")
+        btyd.calibration_holdout(base, "2024-03-01", "2024-03-11", freq="W")
+    with pytest.warns(UserWarning, match=r"'as_of' given to rfm_summary .* after the last event"):
+        late = btyd.rfm_summary(base, "2025-03-11", freq="W")
+    # T stretches over the silence: that is what the warning is about.
+    assert late.loc["O-1", "T"] > 52
+    with pytest.warns(UserWarning, match="'holdout_end' given to calibration_holdout"):
+        btyd.calibration_holdout(base, "2024-03-01", "2025-03-11", freq="W")

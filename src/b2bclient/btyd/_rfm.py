@@ -22,6 +22,7 @@ from b2bclient._exceptions import InvalidParameterError
 from b2bclient._time import to_timestamp
 from b2bclient.base import ClientBase
 from b2bclient.btyd._freq import parse_freq
+from b2bclient.btyd._horizon import warn_after_data
 
 __all__ = [
     "calibration_holdout",
@@ -259,6 +260,13 @@ def rfm_summary(
     InvalidParameterError
         If `base` is not a ClientBase, `as_of` is missing or `freq` is not a supported period.
 
+    Warns
+    -----
+    UserWarning
+        When `as_of` lies implausibly long after the last event recorded in the base (more than
+        a week, and longer than the pace of the base makes likely): ``T`` would stretch over
+        time that was never observed.
+
     Examples
     --------
     >>> import pandas as pd
@@ -284,6 +292,7 @@ def rfm_summary(
     _check_base(base, owner)
     as_of_ts = to_timestamp(as_of, owner=owner)
     alias = parse_freq(freq, owner=owner)
+    warn_after_data(base, as_of_ts, name="as_of", owner=owner)
     transactions, organisations = _purchases(base, as_of_ts)
     out = summary_from_transactions(transactions, as_of_ts, freq=alias, monetary=monetary)
     if include_non_buyers:
@@ -347,6 +356,12 @@ def calibration_holdout(
         If `base` is not a ClientBase, a date is missing, `holdout_end` is not after
         `calibration_end`, or `freq` is not supported.
 
+    Warns
+    -----
+    UserWarning
+        When `holdout_end` lies implausibly long after the last event recorded in the base:
+        the holdout would count unobserved time as time without purchases.
+
     Examples
     --------
     >>> import pandas as pd
@@ -371,5 +386,6 @@ def calibration_holdout(
     # Check the arguments before cutting the base, which is the expensive step.
     cal_end, hold_end = _holdout_dates(calibration_end, holdout_end)
     alias = parse_freq(freq, owner=owner)
+    warn_after_data(base, hold_end, name="holdout_end", owner=owner)
     transactions, _ = _purchases(base, hold_end)
     return holdout_from_transactions(transactions, cal_end, hold_end, freq=alias, monetary=monetary)
