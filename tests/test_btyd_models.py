@@ -27,10 +27,12 @@ def test_public_names() -> None:
     assert sorted(btyd.__all__) == sorted(
         [
             "BetaGeo",
+            "BetaGeoBetaBinom",
             "GammaGamma",
             "ModifiedBetaGeo",
             "ParetoNBD",
             "calibration_holdout",
+            "discrete_summary",
             "lifetime_value",
             "plot_calibration_holdout",
             "plot_p_alive_matrix",

@@ -125,10 +125,15 @@ def distinct_rows(
     return codes, first
 
 
-def group_rows(columns: dict[str, FloatArray], covariates: FloatArray | None = None) -> Rows:
+def group_rows(
+    columns: dict[str, FloatArray],
+    covariates: FloatArray | None = None,
+    weights: FloatArray | None = None,
+) -> Rows:
     """Group identical rows of `columns` (and `covariates`) and return them with weights.
 
-    Summaries in whole periods typically shrink a hundredfold.
+    Summaries in whole periods typically shrink a hundredfold. `weights` gives the number of
+    customers each input row stands for (default 1); grouped rows add them up.
     """
     names = list(columns)
     parts = [columns[k] for k in names]
@@ -138,11 +143,12 @@ def group_rows(columns: dict[str, FloatArray], covariates: FloatArray | None = N
     codes, first = distinct_rows(parts)
     n_groups = first.shape[0]
     if n_groups == n:
-        return Rows(dict(columns), np.ones(n), covariates)
-    weights = np.bincount(codes, minlength=n_groups).astype(np.float64)
+        own = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64).copy()
+        return Rows(dict(columns), own, covariates)
+    grouped_weights = np.bincount(codes, weights=weights, minlength=n_groups).astype(np.float64)
     grouped = {k: np.ascontiguousarray(columns[k][first]) for k in names}
     cov = np.ascontiguousarray(covariates[first]) if covariates is not None else None
-    return Rows(grouped, weights, cov)
+    return Rows(grouped, grouped_weights, cov)
 
 
 class Design:
