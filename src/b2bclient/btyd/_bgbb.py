@@ -35,7 +35,7 @@ _BLOCK_ELEMENTS = 1 << 20
 
 
 def _terms(theta: Theta, x: FloatArray, tx: FloatArray, n: FloatArray) -> tuple[Any, ...]:
-    """Return the log-terms of the BG/BB likelihood and the pieces of their gradients.
+    """Return ``log A``, the ``log B_i`` (one column per ``i``), ``t_x + i`` and which exist.
 
     ``L = A + sum_{i=0}^{n-t_x-1} B_i`` (Fader, Hardie & Shang 2010, eq. 5) with
     ``A = B(alpha+x, beta+n-x) / B(alpha, beta) * B(gamma, delta+n) / B(gamma, delta)``, the
