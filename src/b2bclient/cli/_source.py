@@ -149,7 +149,11 @@ def describe_problems(error: InvalidTablesError, *, examples: int = 5) -> pd.Dat
     rows = []
     keys = ["table", "column", "check"]
     for (table, column, check), group in problems.groupby(keys, sort=False, dropna=False):
-        ids = [str(i) for i in group["row_id"].tolist() if i is not None and not pd.isna(i)]
+        ids = list(  # in order, each once (two rows sharing a key have the same id)
+            dict.fromkeys(
+                str(i) for i in group["row_id"].tolist() if i is not None and not pd.isna(i)
+            )
+        )
         values = [str(v) for v in group["value"].tolist() if v is not None and not pd.isna(v)]
         more = f" (+{len(ids) - examples} more)" if len(ids) > examples else ""
         rows.append(
