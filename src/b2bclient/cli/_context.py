@@ -80,13 +80,16 @@ class Printer:
         self.started = time.perf_counter()
         self.closed = False
         self._current: Section | None = None
+        # Set by Progress: clears the progress bars while a line is printed, then redraws them.
+        self.pause: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext
 
     def write(self, text: str) -> None:
         """Print `text` and a newline, unless the reader has gone away."""
         if self.closed:
             return
         try:
-            print(text, file=self.stream, flush=True)
+            with self.pause():
+                print(text, file=self.stream, flush=True)
         except BrokenPipeError:
             self.closed = True
             _silence(self.stream)
@@ -184,7 +187,9 @@ class Progress:
     [1, 2]
     """
 
-    def __init__(self, total: int, *, enabled: bool, desc: str = "b2bclient") -> None:
+    def __init__(
+        self, total: int, *, enabled: bool, desc: str = "b2bclient", printer: Printer | None = None
+    ) -> None:
         self._tqdm: Any = None
         if enabled:
             try:
@@ -195,6 +200,9 @@ class Progress:
         self._bar: Any = None
         if self._tqdm is not None:
             self._bar = self._tqdm(total=total, desc=desc, unit="step", leave=False)
+            if printer is not None:
+                stream = printer.stream
+                printer.pause = lambda: self._tqdm.external_write_mode(file=stream)
 
     @contextlib.contextmanager
     def step(self, name: str) -> Iterator[None]:

@@ -77,7 +77,7 @@ def run_demo(args: Any, out: Printer, *, progress: bool, out_dir: Path) -> list[
     from b2bclient.datasets import make_client_base
     from b2bclient.features import build_features
 
-    steps = Progress(_DEMO_STEPS + len(SECTIONS), enabled=progress, desc="demo")
+    steps = Progress(_DEMO_STEPS + len(SECTIONS), enabled=progress, desc="demo", printer=out)
     out.report.title = "b2bclient demo report"
     with steps.step("generate"):
         out.section(

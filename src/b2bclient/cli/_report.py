@@ -39,7 +39,7 @@ def run_report(args: Any, out: Printer, *, progress: bool, out_dir: Path) -> lis
 
     as_of = to_timestamp(args.as_of, name="as_of", owner="b2bclient report")
     landmark = landmark_of(as_of, args.landmark)
-    steps = Progress(2 + len(SECTIONS), enabled=progress, desc="report")
+    steps = Progress(2 + len(SECTIONS), enabled=progress, desc="report", printer=out)
     with steps.step("read"):
         base = read_source(args.source)
     out.report.title = "b2bclient report"
