@@ -24,7 +24,10 @@ How to add a capability to the report:
 3. Comparisons with the planted truth of the synthetic base belong only to the demo: guard them
    with ``if ctx.truth is not None``. The ``report`` command runs the same sections on a
    user's data, where ``ctx.truth`` is None.
-4. Hand results on through ``ctx.results`` under a documented key (``"churn"``: the fitted
+4. Files go into ``ctx.out_dir`` (portraits as ``portraits.jsonl``, one JSON document per line;
+   models under ``models/``); register each in ``ctx.outputs`` (``ctx.outputs["portraits"] =
+   path``) so that the summary at the end lists it. Hand results on through ``ctx.results``
+   under a documented key (``"churn"``: the fitted
    ChurnModel; ``"segments"``: a Series of segment labels indexed by ``organisation_id``, which
    the survival curves use instead of the size band when it is present). Long loops use
    ``ctx.progress.iterate(items, "what")`` for a progress bar.
@@ -256,6 +259,8 @@ class Context:
         The planted truth; only the demo has it.
     results : dict
         What a section hands on to the sections after it.
+    outputs : dict
+        Files and directories the sections wrote, by name, for the summary.
     """
 
     base: Any
@@ -268,6 +273,7 @@ class Context:
     seed: int = 0
     truth: Any = None
     results: dict[str, Any] = attrs.field(factory=dict)
+    outputs: dict[str, Path] = attrs.field(factory=dict)
     _cache: dict[pd.Timestamp, pd.DataFrame] = attrs.field(factory=dict, alias="_cache")
 
     @property

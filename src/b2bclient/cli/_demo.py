@@ -53,7 +53,7 @@ def analyse(ctx: Context, sections: Sequence[SectionFunction] = SECTIONS) -> lis
     return failed
 
 
-def summarise(out: Printer, ctx: Context, failed: list[str], extra: dict[str, Path]) -> None:
+def summarise(out: Printer, ctx: Context, failed: list[str]) -> None:
     """Print where everything was written: after the files exist, never before."""
     report = ctx.out_dir / "report.html"
     out.write("\n== Summary " + "=" * 64)
@@ -62,10 +62,8 @@ def summarise(out: Printer, ctx: Context, failed: list[str], extra: dict[str, Pa
         f"{ctx.report.figures()} figures)"
     )
     out.write(f"features:  {(ctx.out_dir / 'features.csv').resolve()}")
-    for name, path in extra.items():
+    for name, path in ctx.outputs.items():
         out.write(f"{name + ':':<10} {path.resolve()}")
-    if (ctx.out_dir / "models").is_dir():
-        out.write(f"models:    {(ctx.out_dir / 'models').resolve()}")
     if failed:
         out.write(f"failed:    {', '.join(failed)} (the errors are in the report)")
     out.write(f"time:      {time.perf_counter() - out.started:.1f} s")
@@ -120,8 +118,9 @@ def run_demo(args: Any, out: Printer, *, progress: bool, out_dir: Path) -> list[
         seed=args.seed,
         truth=truth,
     )
+    ctx.outputs["database"] = database
     failed = analyse(ctx)
-    summarise(out, ctx, failed, {"database": database})
+    summarise(out, ctx, failed)
     return failed
 
 

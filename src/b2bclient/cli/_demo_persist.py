@@ -23,5 +23,6 @@ def persist_section(ctx: Context) -> None:
     X = result.frame[result.drivers]
     same = np.array_equal(np.asarray(again.predict(X)), np.asarray(result.model.predict(X)))
     files = sum(1 for p in path.rglob("*") if p.is_file())
+    ctx.outputs["models"] = path.parent
     where = path.relative_to(ctx.out_dir).as_posix()
     ctx.out.line(f"saved to {where}/ ({files} files); predictions identical after load: {same}")

@@ -58,7 +58,7 @@ def run_report(args: Any, out: Printer, *, progress: bool, out_dir: Path) -> lis
         seed=args.seed,
     )
     failed = analyse(ctx)
-    summarise(out, ctx, failed, {})
+    summarise(out, ctx, failed)
     return failed
 
 
