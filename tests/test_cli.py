@@ -194,6 +194,22 @@ def test_report_checks_the_output_location_before_the_work(tmp_path, capsys, mon
     assert "is a file" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("out", ["missing_dir/x.csv", "report.html"])
+def test_an_output_that_looks_like_a_file_is_refused_before_the_work(
+    out, tmp_path, capsys, monkeypatch
+):
+    import b2bclient.cli._report as report
+
+    monkeypatch.setattr(report, "read_source", pytest.fail)
+    code = main(
+        ["report", "base", "--as-of", "2025-01-01", "-o", str(tmp_path / out)],
+        stream=io.StringIO(),
+    )
+    assert code == 2
+    assert "looks like a file name" in capsys.readouterr().err
+    assert not (tmp_path / "missing_dir").exists()
+
+
 def test_report_creates_a_missing_output_directory(tmp_path):
     make_client_base(n_organisations=60, seed=4).to_csv(tmp_path / "base")
     target = tmp_path / "missing_dir" / "reports"

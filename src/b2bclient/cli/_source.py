@@ -14,6 +14,9 @@ from b2bclient._exceptions import InvalidParameterError, InvalidTablesError
 __all__ = ["describe_problems", "output_directory", "read_source", "stderr_is_terminal"]
 
 
+_FILE_SUFFIXES = (".csv", ".html", ".htm", ".json", ".jsonl", ".parquet", ".txt", ".xlsx", ".db")
+
+
 def output_directory(path: str | Path) -> Path:
     """Create the output directory `path` (and its parents) now, or say why it cannot be used.
 
@@ -22,7 +25,8 @@ def output_directory(path: str | Path) -> Path:
     Raises
     ------
     InvalidParameterError
-        If `path` is an existing file, or the directory cannot be created or written to.
+        If `path` is an existing file or a new name that looks like a file (``x.csv``), or the
+        directory cannot be created or written to.
 
     Examples
     --------
@@ -32,6 +36,12 @@ def output_directory(path: str | Path) -> Path:
     True
     """
     out = Path(path)
+    if not out.exists() and out.suffix.lower() in _FILE_SUFFIXES:
+        raise InvalidParameterError(
+            f"The output location --out {str(out)!r} looks like a file name; --out is a directory "
+            f"(created if missing) that receives report.html, features.csv and the models. "
+            f"Give a directory such as {str(out.parent / out.stem)!r}."
+        )
     if out.exists() and not out.is_dir():
         raise InvalidParameterError(
             f"The output location --out {str(out)!r} is a file; give a directory, which is created "
