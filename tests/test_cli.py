@@ -99,41 +99,45 @@ def test_demo_writes_the_store_the_report_and_a_summary(tmp_path):
     assert (target / "models" / "churn" / "manifest.json").is_file()
 
 
-@pytest.mark.slow
-def test_report_on_parquet_writes_the_report(parquet_base, tmp_path):
+@pytest.fixture(scope="module")
+def parquet_report(parquet_base, tmp_path_factory):
+    """The report on the Parquet export as of 2024-07-01: its output directory and text."""
     _, path = parquet_base
+    target = tmp_path_factory.mktemp("parquet-report")
     out = io.StringIO()
-    code = main(
-        ["report", str(path), "--as-of", "2025-01-01", "-o", str(tmp_path / "r")], stream=out
-    )
+    code = main(["report", str(path), "--as-of", "2024-07-01", "-o", str(target)], stream=out)
     assert code == 0, out.getvalue()
-    assert "held-out concordance" in out.getvalue()
-    assert "planted" not in _main_of_report(tmp_path / "r" / "report.html").lower()
-    X = pd.read_csv(tmp_path / "r" / "features.csv", index_col=0)
+    return target, out.getvalue()
+
+
+@pytest.mark.slow
+def test_report_on_parquet_writes_the_report(parquet_report):
+    target, text = parquet_report
+    assert "held-out concordance" in text
+    assert "Riskiest clients as of 2024-07-01" in text
+    assert "planted" not in _main_of_report(target / "report.html").lower()
+    X = pd.read_csv(target / "features.csv", index_col=0)
     assert X.index[0] == "O-000001"
 
 
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_report_on_parquet_and_postgres_gives_the_same_figures(
-    parquet_base, postgres_engine, tmp_path
+    parquet_base, parquet_report, postgres_engine, tmp_path
 ):
-    base, path = parquet_base
+    base, _ = parquet_base
     engine, schema = postgres_engine
     base.to_sql(engine, schema=schema)
     url = engine.url.set(query={"options": f"-csearch_path={schema}"})
-    url = url.render_as_string(hide_password=False)
-    outputs = {}
-    for name, source in (("parquet", str(path)), ("postgres", url)):
-        out = io.StringIO()
-        args = ["report", source, "--as-of", "2024-07-01", "-o", str(tmp_path / name)]
-        assert main(args, stream=out) == 0, out.getvalue()
-        outputs[name] = tmp_path / name
-    assert _main_of_report(outputs["parquet"] / "report.html") == _main_of_report(
-        outputs["postgres"] / "report.html"
+    out = io.StringIO()
+    args = ["report", url.render_as_string(hide_password=False), "--as-of", "2024-07-01"]
+    assert main([*args, "-o", str(tmp_path / "postgres")], stream=out) == 0, out.getvalue()
+    from_parquet, _ = parquet_report
+    assert _main_of_report(tmp_path / "postgres" / "report.html") == _main_of_report(
+        from_parquet / "report.html"
     )
-    assert (outputs["parquet"] / "features.csv").read_bytes() == (
-        outputs["postgres"] / "features.csv"
+    assert (tmp_path / "postgres" / "features.csv").read_bytes() == (
+        from_parquet / "features.csv"
     ).read_bytes()
 
 
