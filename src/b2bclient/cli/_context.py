@@ -9,7 +9,7 @@ returns nothing::
         ctx.out.line(f"held-out concordance: {c:.3f}")    # a paragraph
         ctx.out.frame(model.explain())                    # a table
         ctx.out.figure(ax, caption="Survival by size band")  # an embedded PNG
-        ctx.results["churn"] = model                      # for the sections after it
+        ctx.results["churn_model"] = model                # for the sections after it
 
 How to add a capability to the report:
 
@@ -27,10 +27,12 @@ How to add a capability to the report:
 4. Files go into ``ctx.out_dir`` (portraits as ``portraits.jsonl``, one JSON document per line;
    models under ``models/``); register each in ``ctx.outputs`` (``ctx.outputs["portraits"] =
    path``) so that the summary at the end lists it. Hand results on through ``ctx.results``
-   under a documented key (``"churn"``: the fitted
-   ChurnModel; ``"segments"``: a Series of segment labels indexed by ``organisation_id``, which
-   the survival curves use instead of the size band when it is present). Long loops use
-   ``ctx.progress.iterate(items, "what")`` for a progress bar.
+   under a documented key: ``"churn"`` is a ``ChurnResult`` (the fitted ChurnModel, its drivers
+   and survival frame), ``"p_alive"`` and ``"clv_12m"`` are Series indexed by
+   ``organisation_id``; a segmentation section that runs before the churn section and sets
+   ``"segments"`` (a Series of labels indexed by ``organisation_id``) makes the survival curves
+   use segments instead of size bands. Long loops use ``ctx.progress.iterate(items, "what")``
+   for a progress bar.
 5. Add the function to ``SECTIONS`` in :mod:`b2bclient.cli._demo` (one line), where the order
    of the list is the order of the report.
 
