@@ -188,22 +188,34 @@ def test_future_outcomes(base: ClientBase) -> None:
     assert len(links.merge(flipped)) == len(links)
 
 
-def test_demo_section_prints_reasons() -> None:
-    from b2bclient.cli._demo_recommend import demo_recommendations
+def test_report_sections_print_reasons_and_write_files(tmp_path) -> None:
+    from b2bclient.cli._context import Context, Printer, Progress
+    from b2bclient.cli._demo_recommend import cross_sell_section, partner_section
+    from b2bclient.cli._html import Report
 
-    class Printer:
-        def __init__(self) -> None:
-            self.stream = io.StringIO()
-
-        def section(self, title: str) -> None:
-            print(f"== {title}", file=self.stream)
-
-        def line(self, text: str = "") -> None:
-            print(text, file=self.stream)
-
-    out = Printer()
-    demo_recommendations(make_client_base(800, seed=1), pd.Timestamp("2025-01-01"), out)
-    text = out.stream.getvalue()
+    base, truth = make_client_base(800, seed=1, return_truth=True)
+    stream = io.StringIO()
+    ctx = Context(
+        base=base,
+        features=pd.DataFrame(),
+        as_of=pd.Timestamp("2025-01-01"),
+        landmark=truth.landmark,
+        out=Printer(stream, Report("test")),
+        progress=Progress(2, enabled=False),
+        out_dir=tmp_path,
+        truth=truth,
+    )
+    cross_sell_section(ctx)
+    partner_section(ctx)
+    text = stream.getvalue()
     assert "== Cross-sell as of 2025-01-01" in text and "== Partner matching" in text
-    assert "  1. " in text and " -- " in text
+    assert "Suggestions for O-" in text
     assert "  - both in region" in text or "  - site visits" in text
+    assert "Hidden partner pairs found" in text
+    recs = pd.read_csv(ctx.outputs["cross-sell"])
+    assert recs.columns.tolist() == ["organisation_id", "rank", "product_id", "score", "reason"]
+    assert len(pd.read_csv(ctx.outputs["partners"])) > 0
+    assert [s.title for s in ctx.report.sections][:2] == [
+        "Cross-sell as of 2025-01-01: next products and services",
+        "Partner matching as of 2025-01-01: clients for each other",
+    ]
