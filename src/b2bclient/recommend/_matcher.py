@@ -25,6 +25,7 @@ from b2bclient.recommend._common import (
 from b2bclient.recommend._matcher_reasons import explain_pairs
 from b2bclient.recommend._pairdata import PairData, pair_key
 from b2bclient.recommend._pairs import (
+    CLOSE_COLUMNS,
     FEATURES,
     Copresence,
     Knowledge,
@@ -32,6 +33,7 @@ from b2bclient.recommend._pairs import (
     block_tables,
     candidate_pairs,
     copresence,
+    fill_close,
     learn_knowledge,
     orient,
     pair_features,
@@ -57,6 +59,21 @@ _LOG_COLUMNS = [
     for i, name in enumerate(FEATURES)
     if name.endswith(("_projects", "_days", "_visits", "_purchases", "_suppliers", "_buyers"))
 ]
+
+
+def _with_close(
+    x: FloatArray, data: PairData, s: IntArray, b: IntArray, window_days: float
+) -> FloatArray:
+    """Return feature rows `x` with the projects at close dates filled in."""
+    fill_close(x, data, s, b, window_days)
+    return x
+
+
+def _used_rows(pair: IntArray, n: int) -> IntArray:
+    """Return the distinct values of `pair` (rows below `n`), sorted."""
+    used = np.zeros(n, dtype=bool)
+    used[pair] = True
+    return np.flatnonzero(used)
 
 
 def _rank_within(
@@ -122,7 +139,7 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
         find; the earlier ones teach it complementarity.
     negatives : int, default=30
         Look-alike candidates sampled as negatives per positive.
-    shortlist : int, default=50
+    shortlist : int, default=40
         Candidates per organisation, the best by a logistic regression on the same features,
         that the gradient-boosting model rescores (a cascade that keeps scoring fast).
     min_industry_links : int, default=3
@@ -183,7 +200,7 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
         min_links: int = 30,
         split: float = 0.5,
         negatives: int = 30,
-        shortlist: int = 50,
+        shortlist: int = 40,
         min_industry_links: int = 3,
         min_lift: float = 2.0,
         gbm_params: dict[str, Any] | None = None,
@@ -213,7 +230,7 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
             ("block_size", "50"),
             ("min_links", "30"),
             ("negatives", "30"),
-            ("shortlist", "50"),
+            ("shortlist", "40"),
             ("min_industry_links", "3"),
         ):
             check_positive_int(getattr(self, name), name, _OWNER, example=example)
@@ -355,14 +372,17 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
         y = np.concatenate([np.ones(positive.shape[0]), np.zeros(negative.shape[0])])
         s, b = orient(knowledge, data, keys // data.n, keys % data.n)
         x = pair_features(data, knowledge, co, scores, s, b, window_days=float(self.window_days))
+        # The shortlist model leaves out the projects at close dates on any site: they are
+        # computed for the shortlisted pairs only.
         xl = x.copy()
         xl[:, _LOG_COLUMNS] = np.log1p(np.maximum(xl[:, _LOG_COLUMNS], 0.0))
+        xl[:, list(CLOSE_COLUMNS)] = 0.0
         mean = xl.mean(axis=0)
         scale = np.where(xl.std(axis=0) > 0, xl.std(axis=0), 1.0)
         linear = LogisticRegression(C=1.0, max_iter=2_000).fit((xl - mean) / scale, y)
         params: dict[str, Any] = {
-            "n_estimators": 60,
-            "learning_rate": 0.1,
+            "n_estimators": 40,
+            "learning_rate": 0.15,
             "max_depth": 3,
             "min_samples_leaf": 20,
             "subsample": 0.8,
@@ -452,11 +472,20 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
         ]
         return pd.concat(parts, ignore_index=True)
 
-    def _features(self, keys: IntArray) -> tuple[IntArray, IntArray, FloatArray]:
+    def _features(
+        self, keys: IntArray, *, close: bool = True
+    ) -> tuple[IntArray, IntArray, FloatArray]:
         data = self._data
         s, b = orient(self._knowledge, data, keys // data.n, keys % data.n)
         x = pair_features(
-            data, self._knowledge, self._co, self._scores, s, b, window_days=float(self.window_days)
+            data,
+            self._knowledge,
+            self._co,
+            self._scores,
+            s,
+            b,
+            window_days=float(self.window_days),
+            close=close,
         )
         return s, b, x
 
@@ -501,7 +530,7 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
         keys = candidate_pairs(
             data, self._co, self._block_groups, self._block_members, codes, data.linked
         )
-        s, b, x = self._features(keys)
+        s, b, x = self._features(keys, close=False)
         pre = self._rule(s, b, x) if self.classifier_ is None else self._prescore(x)
         # Directed rows: each query listed with its candidates.
         is_query = np.zeros(n, dtype=bool)
@@ -516,14 +545,16 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
         if self.classifier_ is not None:
             short = rank < max(int(self.shortlist), k)
             q, p, pair = q[short], p[short], pair[short]
-            used = np.zeros(keys.shape[0], dtype=bool)
-            used[pair] = True
-            rows = np.flatnonzero(used)
+            rows = _used_rows(pair, keys.shape[0])
+            x[rows] = _with_close(x[rows], data, s[rows], b[rows], float(self.window_days))
             final = np.zeros(keys.shape[0])
             final[rows] = self.classifier_.predict_proba(x[rows])[:, 1]
             q, p, pair, score, rank = _rank_within(q, p, pair, final[pair])
         keep = rank < k
         q, p, pair, score, rank = q[keep], p[keep], pair[keep], score[keep], rank[keep] + 1
+        if self.classifier_ is None:  # the reasons state projects at close dates
+            rows = _used_rows(pair, keys.shape[0])
+            x[rows] = _with_close(x[rows], data, s[rows], b[rows], float(self.window_days))
         comp = self.complementary_.to_numpy()
         i_q, i_p = data.industry[q], data.industry[p]
         ok = (i_q >= 0) & (i_p >= 0)

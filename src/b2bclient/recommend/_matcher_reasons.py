@@ -161,40 +161,58 @@ def explain_pairs(
     rows = np.flatnonzero((x[:, _F["same_site_projects"]] > 0) | (x[:, _F["close_projects"]] > 0))
     if rows.shape[0]:
         pid = data.project_ids
-        when = _dates(data.project_created)
+        when = _dates(data.project_created).astype(object)
         site_s, site_b, site_gap, site_n = _best_projects(model, s[rows], b[rows], same_site=True)
         any_s, any_b, any_gap, _ = _best_projects(model, s[rows], b[rows], same_site=False)
-        for i, r in enumerate(rows):
-            if site_s[i] >= 0:
-                ps, pb = site_s[i], site_b[i]
-                text = (
-                    f"projects on the same site {data.site_names[data.project_site[ps]]}: "
-                    f"{pid[ps]} ({when[ps]}) and {pid[pb]} ({when[pb]}), {site_gap[i]:.1f} days "
-                    "apart"
-                )
-                if site_n[i] > 1:
-                    text += f" ({int(site_n[i])} such pairs)"
-                project_text[r] = text
-                has_rare[r] = True
-            elif any_s[i] >= 0:
-                ps, pb = any_s[i], any_b[i]
-                project_text[r] = (
-                    f"projects opened {any_gap[i]:.1f} days apart: {pid[ps]} ({when[ps]}) and "
-                    f"{pid[pb]} ({when[pb]})"
-                )
-                has_rare[r] = True
+        on_site = site_s >= 0
+        sel, ps, pb = rows[on_site], site_s[on_site], site_b[on_site]
+        project_text[sel] = [
+            f"projects on the same site {site}: {p1} ({d1}) and {p2} ({d2}), {gap:.1f} days apart"
+            + (f" ({n} such pairs)" if n > 1 else "")
+            for site, p1, d1, p2, d2, gap, n in zip(
+                data.site_names[data.project_site[ps]].tolist(),
+                pid[ps].tolist(),
+                when[ps].tolist(),
+                pid[pb].tolist(),
+                when[pb].tolist(),
+                site_gap[on_site].tolist(),
+                site_n[on_site].tolist(),
+                strict=True,
+            )
+        ]
+        close = ~on_site & (any_s >= 0)
+        sel, ps, pb = rows[close], any_s[close], any_b[close]
+        project_text[sel] = [
+            f"projects opened {gap:.1f} days apart: {p1} ({d1}) and {p2} ({d2})"
+            for gap, p1, d1, p2, d2 in zip(
+                any_gap[close].tolist(),
+                pid[ps].tolist(),
+                when[ps].tolist(),
+                pid[pb].tolist(),
+                when[pb].tolist(),
+                strict=True,
+            )
+        ]
+        has_rare[rows[on_site | close]] = True
 
     rows = np.flatnonzero(x[:, _F["buyer_purchases"]] >= BUYER_EVIDENCE)
     if rows.shape[0]:
         cat, count, expected = buyer_category(model, s[rows], b[rows])
-        for r, c, k, e in zip(rows, cat, count, expected, strict=True):
-            if c >= 0 and k > e:
-                has_rare[r] = True
-                buyer_text[r] = (
-                    f"{ids[b[r]]} bought {data.category_names[c]} goods on {int(k)} lines before "
-                    f"{date}, {e:.1f} expected from its industry's mix, goods that buyers of "
-                    f"{industries[i_s[r]]} suppliers buy more than their peers"
-                )
+        keep = (cat >= 0) & (count > expected)
+        sel = rows[keep]
+        has_rare[sel] = True
+        buyer_text[sel] = [
+            f"{who} bought {what} goods on {int(k)} lines before {date}, {e:.1f} expected from "
+            f"its industry's mix, goods that buyers of {ind} suppliers buy more than their peers"
+            for who, what, k, e, ind in zip(
+                ids[b[sel]].tolist(),
+                data.category_names[cat[keep]].tolist(),
+                count[keep].tolist(),
+                expected[keep].tolist(),
+                industries[i_s[sel]].tolist(),
+                strict=True,
+            )
+        ]
 
     # The two common reasons come from small tables; rows with a rarer reason are joined alone.
     n_ind = industries.shape[0]

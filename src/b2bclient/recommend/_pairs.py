@@ -24,6 +24,7 @@ from b2bclient.features._context import DAY_NS, NAT
 from b2bclient.recommend._pairdata import PairData, pair_key
 
 __all__ = [
+    "CLOSE_COLUMNS",
     "FEATURES",
     "NO_GAP",
     "Copresence",
@@ -33,6 +34,7 @@ __all__ = [
     "candidate_pairs",
     "close_projects",
     "copresence",
+    "fill_close",
     "learn_knowledge",
     "orient",
     "pair_features",
@@ -436,6 +438,19 @@ def close_projects(
     return n_close, best
 
 
+#: Columns of the projects opened at close dates on any site, computed last.
+CLOSE_COLUMNS = (FEATURES.index("close_projects"), FEATURES.index("close_gap_days"))
+
+
+def fill_close(
+    x: FloatArray, data: PairData, supplier: IntArray, buyer: IntArray, window_days: float
+) -> None:
+    """Write ``close_projects`` and ``close_gap_days`` of the pairs into their rows of `x`."""
+    n_close, gap = close_projects(data, supplier, buyer, window_days)
+    x[:, CLOSE_COLUMNS[0]] = n_close
+    x[:, CLOSE_COLUMNS[1]] = gap
+
+
 def pair_features(
     data: PairData,
     knowledge: Knowledge,
@@ -445,11 +460,14 @@ def pair_features(
     buyer: IntArray,
     *,
     window_days: float,
+    close: bool = True,
 ) -> FloatArray:
     """Return the :data:`FEATURES` of the oriented pairs (supplier, buyer), one row per pair.
 
     A pair's own supplier link is not counted in ``buyer_known_suppliers`` or
     ``supplier_known_buyers`` (it is never linked when scored, and is the target when trained).
+    With ``close=False`` the costlier ``close_projects`` and ``close_gap_days`` are left at 0 and
+    :data:`NO_GAP` (:func:`fill_close` adds them later).
     """
     m = supplier.shape[0]
     x = np.zeros((m, len(FEATURES)))
@@ -461,7 +479,9 @@ def pair_features(
     site, gap, visits = co.lookup(pair_key(supplier, buyer, data.n))
     x[:, 2] = site
     x[:, 3] = gap
-    x[:, 4], x[:, 5] = close_projects(data, supplier, buyer, window_days)
+    x[:, 5] = NO_GAP
+    if close:
+        fill_close(x, data, supplier, buyer, window_days)
     x[:, 6] = visits
     x[:, 7] = np.where(i_s >= 0, scores.buyer[buyer, si], 0.0)
     x[:, 8] = np.where(i_s >= 0, scores.supplier[supplier, si], 0.0)

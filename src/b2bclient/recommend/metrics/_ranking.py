@@ -290,7 +290,7 @@ def ranking_metrics(
     >>> rec = pd.DataFrame({"organisation_id": ["A", "A"], "rank": [1, 2],
     ...                     "product_id": ["p", "q"]})
     >>> rel = pd.DataFrame({"organisation_id": ["A"], "product_id": ["q"]})
-    >>> ranking_metrics(rec, rel, k=2, catalogue=["p", "q", "r", "s"])["map@2"]
+    >>> float(ranking_metrics(rec, rel, k=2, catalogue=["p", "q", "r", "s"])["map@2"])
     0.5
     """
     per = _per_organisation(recommended, relevant, k, item)
