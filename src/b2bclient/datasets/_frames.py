@@ -102,8 +102,12 @@ def build_frames(
     orgs: Columns,
     catalogue: Catalogue,
     tables: dict[str, Columns],
-) -> tuple[dict[str, pd.DataFrame], npt.NDArray[np.object_]]:
-    """Build the canonical frames; also return the organisation ids by organisation row."""
+) -> tuple[dict[str, pd.DataFrame], dict[str, npt.NDArray[np.object_]]]:
+    """Build the canonical frames; also return the ids of the rows of `orgs` and `tables`.
+
+    The ids of ``organisations``, ``projects`` and ``deals`` are returned in the row order of the
+    generator's columns (before the frames sort them by time), to label the truth.
+    """
     n = orgs["created"].shape[0]
     org_ids = format_ids("O-", n)
     frames: dict[str, pd.DataFrame] = {}
@@ -252,4 +256,9 @@ def build_frames(
             "since": _time(re["since"]),
         }
     )
-    return frames, org_ids
+    ids = {
+        "organisations": org_ids,
+        "projects": project_ids[p_new[:-1]],
+        "deals": deal_ids[d_new[:-1]],
+    }
+    return frames, ids
