@@ -200,8 +200,8 @@ def observed_project_covariates(base: ClientBase, project_ids: Any) -> pd.DataFr
     """Return the planted lifecycle covariates of `project_ids`, computed from the tables.
 
     Each is taken as of the project's creation ``t`` from rows strictly before ``t``: the log of
-    its expected value, ``log1p`` of its organisation's employees, the organisation's projects
-    created in ``[t - 365 days, t)``, whether a contract of the organisation is active at ``t``
+    its expected value, ``log1p`` of its organisation's employees, ``log1p`` of the organisation's
+    projects created in ``[t - 365 days, t)``, whether a contract of the organisation is active at ``t``
     (``started_at < t <= ends_at``, not cancelled before ``t``) and its contracts cancelled in
     ``[t - 365 days, t)``.
     """
@@ -217,7 +217,7 @@ def observed_project_covariates(base: ClientBase, project_ids: Any) -> pd.DataFr
     pairs = pairs.reset_index(drop=True)
     other = pairs.merge(own, on="organisation_id")
     recent = (other["created_at"] >= other["t"] - _YEAR) & (other["created_at"] < other["t"])
-    out[PROJECT_COVARIATES[2]] = _count(other["project_id"][recent], out.index)
+    out[PROJECT_COVARIATES[2]] = np.log1p(_count(other["project_id"][recent], out.index))
     contracts = pairs.merge(base.contracts, on="organisation_id")
     cancelled = contracts["cancelled_at"] < contracts["t"]
     active = (

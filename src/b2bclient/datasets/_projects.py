@@ -56,7 +56,7 @@ FloatArray = npt.NDArray[np.float64]
 PROJECT_COVARIATES: tuple[str, ...] = (
     "log_expected_value",  # log of the project's expected_value
     "firmographics__log_employees",  # log1p(employees)
-    "projects__created_365d",  # the organisation's projects created in [t - 365 days, t)
+    "log1p_projects_created_365d",  # log1p of its projects created in [t - 365 days, t)
     "contracts__active",  # 1 if a contract has started_at < t <= ends_at, not cancelled before t
     "contracts__cancellations_365d",  # its contracts cancelled in [t - 365 days, t)
 )
@@ -76,7 +76,7 @@ _DURATION_EFFECTS = np.array(
     [
         [0.12, 0.10, 0.08, 0.06, 0.10],
         [0.06, 0.00, 0.10, 0.00, 0.04],
-        [-0.08, -0.06, -0.05, -0.03, -0.03],
+        [-0.15, -0.10, -0.08, -0.05, -0.05],
         [-0.08, -0.05, -0.30, -0.05, 0.00],
         [0.00, 0.00, 0.00, 0.00, 0.00],
     ]
@@ -85,7 +85,7 @@ _DURATION_EFFECTS = np.array(
 # covariates at difficulty 0.5 (big projects and contract holders cancel less, busy organisations
 # and those that cancelled a contract lately cancel more).
 _CANCEL_RATES = np.array([0.24, 0.13, 0.24, 0.15, 0.11])
-_CANCEL_EFFECTS = np.array([-0.25, -0.15, 0.15, -0.6, 0.7])
+_CANCEL_EFFECTS = np.array([-0.25, -0.15, 0.25, -0.6, 0.7])
 
 _T = {t: i for i, t in enumerate(TRAITS)}
 _K = {k: i for i, k in enumerate(KINDS)}
@@ -198,7 +198,7 @@ def project_covariates(specs: Columns, orgs: Columns, contracts: Columns) -> Flo
         [
             np.log(specs["value"]),
             np.log1p(orgs["employees"][org].astype(np.float64)),
-            created_365d,
+            np.log1p(created_365d),
             (np.bincount(left[active], minlength=m) > 0).astype(np.float64),
             np.bincount(left[recent], minlength=m).astype(np.float64),
         ]

@@ -78,7 +78,7 @@ class SyntheticTruth:
         30 000, ``log1p(employees)`` 4, no project in the year before, no contract).
     project_covariates : pandas.DataFrame
         The covariates of every project as of its creation (float64), indexed by ``project_id``:
-        ``log_expected_value``, ``firmographics__log_employees``, ``projects__created_365d``,
+        ``log_expected_value``, ``firmographics__log_employees``, ``log1p_projects_created_365d``,
         ``contracts__active``, ``contracts__cancellations_365d``.
     stage_coefficients : pandas.DataFrame
         The log-normal model of each stage's duration in days, indexed by stage:
