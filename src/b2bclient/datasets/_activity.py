@@ -23,7 +23,15 @@ from b2bclient.datasets._vocabulary import INDUSTRY_FAVOURITES
 __all__ = [
     "CLOSE_MEDIAN_DAYS",
     "CLOSE_SIGMAS",
+    "HOURS_SD",
     "KINDS",
+    "OTHER_DISCOUNT",
+    "SERVICE_A",
+    "SERVICE_B",
+    "SERVICE_CAPS",
+    "SERVICE_PRICE_SD",
+    "SERVICE_TERMS",
+    "TENDER_DISCOUNT",
     "VALUE_MULTIPLIERS",
     "assign_contacts",
     "channel_kind_defaults",
@@ -75,6 +83,17 @@ VALUE_MULTIPLIERS = np.array([0.55, 1.2, 3.0, 0.8, 0.9])
 # lifting): logit offset and slope on the log of the order value (lifting goes with big orders).
 SERVICE_A = np.array([-2.7, -3.1, -1.0, -2.9, -1.8, -2.3])
 SERVICE_B = np.array([0.6, 0.4, 0.2, 0.3, 0.4, 0.9])
+#: How a service line is priced from the deal's value ``v``, by SERVICE_CATEGORIES: insurance and
+#: credit cost a unit price plus this share of ``v``; lifting and logistics take 1 + Poisson(v /
+#: this value, capped) units; design and installation take about 4 + v / this value hours.
+SERVICE_TERMS = np.array([0.004, 0.012, 25_000.0, 4_000.0, 1_500.0, 40_000.0])
+SERVICE_CAPS = np.array([0.0, 0.0, 30.0, 0.0, 0.0, 20.0])
+#: Spread of a service's unit price around the catalogue price, and of the hours.
+SERVICE_PRICE_SD = 0.15
+HOURS_SD = 0.4
+#: Discount on goods lines: uniform on this range for tenders, on the other for other deals.
+TENDER_DISCOUNT = (0.05, 0.2)
+OTHER_DISCOUNT = (0.0, 0.12)
 
 # Rates per organisation and year (before the trait), calibrated for the row volume.
 ORDER_SCALE = 0.55
@@ -159,7 +178,7 @@ def make_deals(
     value = np.maximum(specs["value"], 20.0)
     log_value = np.log(value)
     discount = np.where(
-        channel == _DCH["tender"], rng.uniform(0.05, 0.2, m), rng.uniform(0.0, 0.12, m)
+        channel == _DCH["tender"], rng.uniform(*TENDER_DISCOUNT, m), rng.uniform(*OTHER_DISCOUNT, m)
     )
 
     # Goods lines: the value is split over the lines with gamma weights.
@@ -190,23 +209,22 @@ def make_deals(
         idx = np.flatnonzero(has)
         choices = catalogue.service_products[c]
         prod = choices[rng.integers(choices.shape[0], size=idx.shape[0])]
-        base = np.exp(catalogue.log_price[prod] + 0.15 * rng.standard_normal(idx.shape[0]))
+        base = np.exp(
+            catalogue.log_price[prod] + SERVICE_PRICE_SD * rng.standard_normal(idx.shape[0])
+        )
         v = value[idx]
         qty: Array
         amt: Array
         if SERVICE_CATEGORIES[c] in ("insurance", "credit"):
             qty = np.ones(idx.shape[0])
-            amt = base + (0.004 if c == 0 else 0.012) * v
-        elif SERVICE_CATEGORIES[c] == "lifting":
-            qty = 1.0 + rng.poisson(np.minimum(v / 40_000.0, 20.0))
-            amt = qty * base
-        elif SERVICE_CATEGORIES[c] == "logistics":
-            qty = 1.0 + rng.poisson(np.minimum(v / 25_000.0, 30.0))
+            amt = base + SERVICE_TERMS[c] * v
+        elif SERVICE_CATEGORIES[c] in ("lifting", "logistics"):
+            qty = 1.0 + rng.poisson(np.minimum(v / SERVICE_TERMS[c], SERVICE_CAPS[c]))
             amt = qty * base
         else:  # design, installation: hours
-            scale = 4_000.0 if SERVICE_CATEGORIES[c] == "design" else 1_500.0
+            scale = SERVICE_TERMS[c]
             qty = np.maximum(
-                np.rint(np.exp(np.log(4.0 + v / scale) + 0.4 * rng.normal(size=v.shape))), 1
+                np.rint(np.exp(np.log(4.0 + v / scale) + HOURS_SD * rng.normal(size=v.shape))), 1
             )
             amt = qty * base
         s_parts.append((idx.astype(np.int64), prod, qty.astype(np.float64), np.round(amt, 2)))

@@ -28,10 +28,16 @@ from scipy.stats import poisson
 
 from b2bclient.base._schema import DEAL_CHANNELS, SERVICE_CATEGORIES
 from b2bclient.datasets._activity import (
+    HOURS_SD,
     INTERACTION_SCALE,
     ORDER_SCALE,
+    OTHER_DISCOUNT,
     SERVICE_A,
     SERVICE_B,
+    SERVICE_CAPS,
+    SERVICE_PRICE_SD,
+    SERVICE_TERMS,
+    TENDER_DISCOUNT,
     VALUE_MULTIPLIERS,
     sigmoid,
 )
@@ -65,9 +71,12 @@ WALLET_PARAMETERS: dict[str, float] = {
 _T = {t: i for i, t in enumerate(TRAITS)}
 _DCH = {c: i for i, c in enumerate(DEAL_CHANNELS)}
 _SC = {c: i for i, c in enumerate(SERVICE_CATEGORIES)}
-# Goods amount per unit of deal value: the discount (uniform 5-20% on tenders, 0-12% otherwise)
-# and the rounding of quantities up to whole units.
-_GOODS = np.array([0.94, 0.94, 0.875, 0.94, 0.94])
+# Goods amount per unit of deal value after the mean discount, by DEAL_CHANNELS.
+_GOODS = np.where(
+    np.arange(len(DEAL_CHANNELS)) == DEAL_CHANNELS.index("tender"),
+    1.0 - sum(TENDER_DISCOUNT) / 2.0,
+    1.0 - sum(OTHER_DISCOUNT) / 2.0,
+)
 # Whole units inflate small goods orders: about ``1 + (_ROUNDING / value) ** 2``.
 _ROUNDING = 300.0
 _ZETA, _ZETA_W = hermegauss(12)
@@ -84,10 +93,10 @@ def share_sd(difficulty: float) -> float:
 
 
 def _service_prices(catalogue: Catalogue) -> FloatArray:
-    """Mean price of one unit of each service category (products drawn uniformly, noise 0.15)."""
+    """Mean price of one unit of each service category (its products drawn uniformly)."""
     return np.array(
         [
-            float(np.mean(np.exp(catalogue.log_price[idx] + 0.15**2 / 2.0)))
+            float(np.mean(np.exp(catalogue.log_price[idx] + SERVICE_PRICE_SD**2 / 2.0)))
             for idx in catalogue.service_products
         ]
     )
@@ -101,17 +110,12 @@ def _services(v: FloatArray, logit0: FloatArray, boost: FloatArray, forced: int,
         p = sigmoid(logit0 + SERVICE_A[c] + SERVICE_B[c] * (lv - 9.0) + boost[c])
         if c == forced:
             p = np.ones_like(v)
-        if name == "insurance":
-            amount = price[c] + 0.004 * v
-        elif name == "credit":
-            amount = price[c] + 0.012 * v
-        elif name == "lifting":
-            amount = (1.0 + np.minimum(v / 40_000.0, 20.0)) * price[c]
-        elif name == "logistics":
-            amount = (1.0 + np.minimum(v / 25_000.0, 30.0)) * price[c]
-        else:
-            scale = 4_000.0 if name == "design" else 1_500.0
-            amount = (4.0 + v / scale) * math.exp(0.08) * price[c]
+        if name in ("insurance", "credit"):
+            amount = price[c] + SERVICE_TERMS[c] * v
+        elif name in ("lifting", "logistics"):
+            amount = (1.0 + np.minimum(v / SERVICE_TERMS[c], SERVICE_CAPS[c])) * price[c]
+        else:  # hours
+            amount = (4.0 + v / SERVICE_TERMS[c]) * math.exp(HOURS_SD**2 / 2.0) * price[c]
         total = total + p * amount
     return total
 
