@@ -36,6 +36,7 @@ regression trained on them, beside plain last-year spend.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import resource
 import sys
@@ -55,9 +56,9 @@ def _peak_rss_mb() -> float:
 
 
 def time_generation(n: int, seed: int) -> None:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     base = make_client_base(n, seed=seed)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     print(
         f"make_client_base(n_organisations={n:_}, seed={seed}) on {platform.machine()}, "
         f"{platform.python_implementation()} {platform.python_version()}"
@@ -67,7 +68,10 @@ def time_generation(n: int, seed: int) -> None:
         print(f"{name:<16}{len(table):>12,}")
     big = sum(len(base.tables[k]) for k in ("deals", "deal_lines", "interactions"))
     print(f"{'deals+lines+int.':<16}{big:>12,}")
-    print(f"time {elapsed:.1f} s, peak resident memory {_peak_rss_mb():,.0f} MB")
+    print(
+        f"time {elapsed:.1f} s (CPU {cpu:.1f} s, load average {os.getloadavg()[0]:.1f} at the "
+        f"end), peak resident memory {_peak_rss_mb():,.0f} MB"
+    )
 
 
 def _generate(n: int, seed: int, difficulty: float) -> tuple[ClientBase, SyntheticTruth]:

@@ -102,11 +102,12 @@ def build_frames(
     orgs: Columns,
     catalogue: Catalogue,
     tables: dict[str, Columns],
-) -> tuple[dict[str, pd.DataFrame], dict[str, npt.NDArray[np.object_]]]:
-    """Build the canonical frames; also return the ids of the rows of `orgs` and `tables`.
+) -> tuple[dict[str, pd.DataFrame], dict[str, npt.NDArray[Any]]]:
+    """Build the canonical frames; also return the ids that label the truth.
 
-    The ids of ``organisations``, ``projects`` and ``deals`` are returned in the row order of the
-    generator's columns (before the frames sort them by time), to label the truth.
+    ``organisations``, ``projects`` and ``deals`` hold the ids in the frames' order;
+    ``project_rows`` and ``deal_rows`` the frame position of each row of the generator's
+    columns (the frames sort the rows by time).
     """
     n = orgs["created"].shape[0]
     org_ids = format_ids("O-", n)
@@ -258,7 +259,9 @@ def build_frames(
     )
     ids = {
         "organisations": org_ids,
-        "projects": project_ids[p_new[:-1]],
-        "deals": deal_ids[d_new[:-1]],
+        "projects": project_ids,
+        "project_rows": p_new[:-1],
+        "deals": deal_ids,
+        "deal_rows": d_new[:-1],
     }
     return frames, ids

@@ -19,6 +19,7 @@ from b2bclient.datasets._activity import (
     make_deals,
     org_interactions,
     regular_deal_specs,
+    sigmoid,
 )
 from b2bclient.datasets._calendar import Calendar
 from b2bclient.datasets._churn import (
@@ -221,7 +222,7 @@ def make_client_base(
     org_effect = streams[16].standard_normal(n)
     deal_effect = streams[16].standard_normal(int(deals["org"].shape[0]))
     logit = win_logit(wins, deals, x_deals, orgs["traits"], org_effect, deal_effect)
-    deals = decide_status(deals, 1.0 / (1.0 + np.exp(-logit)), end=t1)
+    deals = decide_status(deals, sigmoid(logit), end=t1)
     deals["x"] = x_deals
 
     x = covariates_at(tl, orgs, deals, interactions, contracts)

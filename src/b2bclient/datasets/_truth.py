@@ -161,11 +161,11 @@ def _stage_index() -> pd.CategoricalIndex:
     return pd.CategoricalIndex(list(STAGES), categories=list(STAGES), ordered=True, name="stage")
 
 
-def _by_id(
-    values: npt.NDArray[Any], ids: npt.NDArray[np.object_], name: str, index_name: str
-) -> pd.Series:
-    series = pd.Series(values, index=pd.Index(ids, name=index_name), name=name)
-    return series.sort_index()
+def _in_frame_order(values: npt.NDArray[Any], rows: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
+    """Put `values`, one per generator row, at the frame positions `rows`."""
+    out = np.empty_like(values)
+    out[rows] = values
+    return out
 
 
 def lifecycle_tables(difficulty: float) -> dict[str, pd.DataFrame]:
@@ -207,7 +207,7 @@ def lifecycle_tables(difficulty: float) -> dict[str, pd.DataFrame]:
 def build_truth(
     *,
     orgs: Columns,
-    ids: dict[str, npt.NDArray[np.object_]],
+    ids: dict[str, npt.NDArray[Any]],
     plan: PartnerPlan,
     churn: npt.NDArray[np.int64],
     alive: npt.NDArray[np.bool_],
@@ -262,14 +262,22 @@ def build_truth(
             }
         ),
         project_covariates=pd.DataFrame(
-            projects["x"], index=project_index, columns=list(PROJECT_COVARIATES)
-        ).sort_index(),
+            _in_frame_order(projects["x"], ids["project_rows"]),
+            index=project_index,
+            columns=list(PROJECT_COVARIATES),
+        ),
         **lifecycle_tables(difficulty),
         win_coefficients=pd.Series(wins.coefficients(), name="coefficient"),
-        win_probability=_by_id(deals["p_win"], ids["deals"], "win_probability", "deal_id"),
+        win_probability=pd.Series(
+            _in_frame_order(deals["p_win"], ids["deal_rows"]),
+            index=deal_index,
+            name="win_probability",
+        ),
         deal_covariates=pd.DataFrame(
-            deals["x"], index=deal_index, columns=list(DEAL_COVARIATES)
-        ).sort_index(),
+            _in_frame_order(deals["x"], ids["deal_rows"]),
+            index=deal_index,
+            columns=list(DEAL_COVARIATES),
+        ),
         close_time=close_time,
         wallet=pd.Series(wallets["wallet"], index=index, name="wallet"),
         wallet_share=pd.Series(wallets["share"], index=index, name="wallet_share"),

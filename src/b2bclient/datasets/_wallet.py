@@ -79,7 +79,7 @@ _GOODS = np.where(
 )
 # Whole units inflate small goods orders: about ``1 + (_ROUNDING / value) ** 2``.
 _ROUNDING = 300.0
-_ZETA, _ZETA_W = hermegauss(12)
+_ZETA, _ZETA_W = hermegauss(8)
 _ZETA_W = _ZETA_W / _ZETA_W.sum()
 # Gauss-Legendre nodes of the uniform(0.6, 1.2) factor on the value of a project's deals.
 _U, _U_W = np.polynomial.legendre.leggauss(3)

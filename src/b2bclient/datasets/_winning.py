@@ -27,7 +27,6 @@ import numpy as np
 import numpy.typing as npt
 
 from b2bclient.base._schema import CHANNELS, DEAL_CHANNELS, STAGES
-from b2bclient.datasets._activity import sigmoid
 from b2bclient.datasets._calendar import DAY, NAT, window_sums
 from b2bclient.datasets._firms import Columns
 from b2bclient.datasets._segments import TRAITS, signal_scale
@@ -143,8 +142,3 @@ def decide_status(deals: Columns, p: FloatArray, *, end: int) -> Columns:
     out["closed"] = np.where(is_open, NAT, deals["closed"])
     out["p_win"] = np.asarray(p, dtype=np.float64)
     return out
-
-
-def probability(logit: FloatArray) -> FloatArray:
-    """Return the win probability of a logit."""
-    return sigmoid(logit)
