@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -19,17 +20,21 @@ def fit_beta_geo(summary: pd.DataFrame, ctx: Context) -> Any:
     """Fit BG/NBD; if dropout is not identified, refit with a small penalty and say so.
 
     Weak identification of dropout on a short window is common: the report then shows the
-    penalised fit, flagged, instead of no result.
+    penalised fit, flagged, instead of no result. BetaGeo reports it with a ConvergenceWarning.
     """
+    from sklearn.exceptions import ConvergenceWarning
+
     from b2bclient.btyd import BetaGeo
 
     try:
-        return BetaGeo().fit(summary)
-    except ConvergenceError as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            return BetaGeo().fit(summary)
+    except (ConvergenceError, ConvergenceWarning) as exc:
         ctx.out.note(
-            f"The unpenalised BG/NBD fit did not converge ({exc}) The figures below use "
-            f"BetaGeo(penalizer={_PENALTY}), which keeps weakly identified parameters finite; "
-            "read P(alive) as a ranking rather than a calibrated probability."
+            f"The unpenalised BG/NBD fit is weakly identified or did not converge ({exc}) The "
+            f"figures below use BetaGeo(penalizer={_PENALTY}), which keeps weakly identified "
+            "parameters finite; read P(alive) as a ranking rather than a calibrated probability."
         )
         return BetaGeo(penalizer=_PENALTY).fit(summary)
 
