@@ -61,7 +61,7 @@ PUBLIC = {
         "TableSchema",
         "empty_table",
     ],
-    "b2bclient.datasets": ["SyntheticTruth", "make_client_base"],
+    "b2bclient.datasets": ["SyntheticTruth", "make_client_base", "procurement_oracle"],
     "b2bclient.features": [
         "Contracts",
         "ENTRY_POINT_GROUP",
