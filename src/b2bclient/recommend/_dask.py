@@ -43,7 +43,10 @@ def map_partitions(
         run = dask.delayed(_call, pure=True)
         results = list(dask.compute(*[run(model, name, part, args) for part in parts]))
     else:
-        [model_f] = client.scatter([model], broadcast=True)
+        # A random key: a key hashed from the model would be the key ``dask.delayed`` gives the
+        # same model, and a later graph could then ask for the scattered copy while it is being
+        # released ("lost dependencies").
+        [model_f] = client.scatter([model], broadcast=True, hash=False)
         futures = [client.submit(_call, model_f, name, part, args, pure=False) for part in parts]
         results = client.gather(futures)
     return pd.concat(results, ignore_index=True)

@@ -358,8 +358,10 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
         positives = np.unique(pair_key(pos_a, pos_b, data.n))
         queries = np.unique(np.concatenate([pos_a, pos_b]))
         exclude = data.linked[data.linked_since < t_split]
-        keys = candidate_pairs(data, co, groups, members, queries, exclude)
-        # Trained on the candidates only: a pair the candidates miss is never scored.
+        # Trained on the candidates only: a pair the candidates miss is never scored. The
+        # negatives are each query's own look-alikes: its co-presence partners and the block
+        # offered to it.
+        keys = candidate_pairs(data, co, groups, members, queries, exclude, offered_to=False)
         found = np.isin(keys, positives)
         positive, negative = keys[found], keys[~found]
         if positive.shape[0] < self.min_links:

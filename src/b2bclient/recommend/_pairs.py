@@ -314,6 +314,37 @@ def block_tables(
     return groups[order], members[order]
 
 
+def _expand(sorted_values: IntArray, values: IntArray) -> tuple[IntArray, IntArray]:
+    """Return, for each of `values`, its repeats and the positions of its equals in a sorted array."""
+    start = np.searchsorted(sorted_values, values, side="left")
+    count = np.searchsorted(sorted_values, values, side="right") - start
+    which = np.repeat(np.arange(values.shape[0], dtype=np.int64), count)
+    position = np.repeat(start - (np.cumsum(count) - count), count) + np.arange(which.shape[0])
+    return which, position
+
+
+def _offered_to(
+    data: PairData, block_groups: IntArray, block_members: IntArray, queries: IntArray
+) -> IntArray:
+    """Return the keys of the pairs (query, organisation whose block offers the query).
+
+    Matching every organisation lists these pairs on both sides, so a batch lists them too: the
+    candidates of an organisation never depend on which others are matched with it.
+    """
+    n = data.n
+    by_member = np.argsort(block_members, kind="stable")
+    which, position = _expand(block_members[by_member], queries)
+    q, group = queries[which], block_groups[by_member[position]]
+    n_reg = data.region_names.shape[0]
+    valid = (data.industry >= 0) & (data.region >= 0)
+    org_group = np.where(valid, data.industry * n_reg + data.region, -1)
+    org_order = np.argsort(org_group, kind="stable")
+    which, position = _expand(org_group[org_order], group)
+    q, p = q[which], org_order[position]
+    keep = q != p
+    return pair_key(q[keep], p[keep], n)
+
+
 def candidate_pairs(
     data: PairData,
     co: Copresence,
@@ -321,11 +352,15 @@ def candidate_pairs(
     block_members: IntArray,
     queries: IntArray,
     exclude: IntArray,
+    *,
+    offered_to: bool = True,
 ) -> IntArray:
     """Return the order-free keys (sorted) of the candidate pairs of the query organisations.
 
-    Co-presence partners and complementary block members of each query; pairs within one
-    holding and pairs whose key is in `exclude` (sorted: the already linked pairs) are left out.
+    Co-presence partners of each query, the complementary block members offered to it and, with
+    `offered_to`, the organisations whose block offers it (so that a query's candidates do not
+    depend on the other queries); pairs within one holding and pairs whose key is in `exclude`
+    (sorted: the already linked pairs) are left out.
     """
     n = data.n
     is_query = np.zeros(n, dtype=bool)
@@ -343,6 +378,8 @@ def candidate_pairs(
         p = block_members[idx]
         keep = q != p
         parts.append(pair_key(q[keep], p[keep], n))
+        if offered_to:
+            parts.append(_offered_to(data, block_groups, block_members, queries))
     keys = np.sort(np.concatenate(parts))
     if keys.shape[0]:
         keys = keys[np.r_[True, keys[1:] != keys[:-1]]]
