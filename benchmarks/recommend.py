@@ -71,16 +71,27 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, out
 
 
+def timed_cpu(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Return the wall and CPU seconds of `fn` and its result (see :func:`rss_while`)."""
+    gc.collect()
+    start, cpu = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - start, time.process_time() - cpu, out
+
+
 def current_rss() -> int:
     """Return the resident memory of this process in bytes (Linux)."""
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def rss_while(fn: Callable[[], Any]) -> tuple[float, int, int, Any]:
-    """Return seconds, resident memory before and its peak while `fn` runs, and its result.
+def rss_while(fn: Callable[[], Any]) -> tuple[float, float, int, int, Any]:
+    """Return seconds, CPU seconds, resident memory before and its peak while `fn` runs, result.
 
-    A thread samples ``/proc/self/statm`` every 20 ms (tracemalloc would slow the run down).
+    A thread samples ``/proc/self/statm`` every 20 ms (tracemalloc would slow the run down). The
+    CPU seconds of the process are what the wall time would be on an idle machine when the work
+    is single-threaded, and bound it when BLAS uses more threads: on a machine shared with other
+    jobs they are the figure that does not depend on the load.
     """
     gc.collect()
     before = current_rss()
@@ -94,12 +105,12 @@ def rss_while(fn: Callable[[], Any]) -> tuple[float, int, int, Any]:
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     out = fn()
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     done.set()
     thread.join()
-    return seconds, before, max(peak[0], current_rss()), out
+    return seconds, cpu, before, max(peak[0], current_rss()), out
 
 
 # ------------------------------------------------------------------------------ partners
@@ -234,13 +245,15 @@ def scale(n: int) -> list[dict[str, Any]]:
     gen_s, base = timed(lambda: make_client_base(n, seed=0))
     print(f"generated {n:,} organisations in {gen_s:.1f} s", flush=True)
     rows = []
-    fit_s, matcher = timed(lambda: PartnerMatcher().fit(base, END))
-    match_s, before, peak, matches = rss_while(partial(matcher.match, None, k=10))
+    fit_s, fit_cpu, matcher = timed_cpu(lambda: PartnerMatcher().fit(base, END))
+    match_s, match_cpu, before, peak, matches = rss_while(partial(matcher.match, None, k=10))
     rows.append(
         {
             "model": f"PartnerMatcher ({matcher.model_}, {matcher.n_train_links_} training links)",
             "fit s": fit_s,
+            "fit CPU s": fit_cpu,
             "top-10 of all s": match_s,
+            "top-10 of all CPU s": match_cpu,
             "rows": len(matches),
             "RSS before GiB": before / GIB,
             "peak RSS GiB": peak / GIB,
@@ -250,13 +263,15 @@ def scale(n: int) -> list[dict[str, Any]]:
     print(rows[-1], flush=True)
     matcher = matches = None
     gc.collect()
-    fit_s, cross = timed(lambda: CrossSell().fit(base, END))
-    rec_s, before, peak, recs = rss_while(partial(cross.recommend, None, k=10))
+    fit_s, fit_cpu, cross = timed_cpu(lambda: CrossSell().fit(base, END))
+    rec_s, rec_cpu, before, peak, recs = rss_while(partial(cross.recommend, None, k=10))
     rows.append(
         {
             "model": f"CrossSell ({cross.blend_} blend)",
             "fit s": fit_s,
+            "fit CPU s": fit_cpu,
             "top-10 of all s": rec_s,
+            "top-10 of all CPU s": rec_cpu,
             "rows": len(recs),
             "RSS before GiB": before / GIB,
             "peak RSS GiB": peak / GIB,
