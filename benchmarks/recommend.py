@@ -16,13 +16,13 @@ model without context, EASE, global popularity, random products of the industry,
 ``implicit`` package is installed its BM25 item-item and ALS models on the same
 organisation x product matrix (deals with the product before the cut-off).
 
-**Scale.** On ``make_client_base(100_000)``: the time to fit each model and to list the top 10
-of all organisations, and the process's resident memory before listing (the base, the model)
-and at its peak during listing.
+**Scale.** On ``make_client_base(100_000)``: the wall and CPU time to fit each model and to
+list the top 10 of all organisations, and the process's resident memory before listing (the
+base, the model) and at its peak during listing.
 
 Run::
 
-    PYTHONPATH=src python benchmarks/recommend.py                 # everything (about 15 min)
+    PYTHONPATH=src python benchmarks/recommend.py                 # everything (25 min at load 10-20)
     PYTHONPATH=src python benchmarks/recommend.py --skip-scale    # quality tables only
     PYTHONPATH=src python benchmarks/recommend.py --skip-quality  # 100k timings only
 """
