@@ -456,3 +456,75 @@ def test_label_uses_only_the_observation_window() -> None:
     label = Inactivity(90).label(base, day(50), pd.Timedelta(days=90))
     assert label.to_dict() == {"A": 1.0, "B": 0.0}
     assert label.dtype == np.float64
+
+
+# --------------------------------------------------------------------------- Custom sees a cut
+
+
+def _seen_by_custom(tables: object, as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    seen: dict[str, pd.DataFrame] = {}
+
+    def record(t: dict[str, pd.DataFrame], cut: pd.Timestamp) -> pd.DataFrame:
+        seen.update(t)
+        return pd.DataFrame(columns=["organisation_id", "start", "stop", "event"])
+
+    Custom(record).outcomes(tables, as_of, pd.DatetimeIndex([as_of - pd.Timedelta(days=1)]))  # type: ignore[arg-type]
+    return seen
+
+
+def test_custom_receives_the_tables_cut_at_as_of_from_a_client_base() -> None:
+    orgs = pd.DataFrame({"organisation_id": ["A", "B"], "created_at": [day(-30), day(150)]})
+    d = pd.DataFrame(
+        {
+            "deal_id": ["D1", "D2", "D3", "D4"],
+            "organisation_id": ["A", "A", "A", "B"],
+            "created_at": [day(0), day(50), day(120), day(160)],
+            "closed_at": [day(10), day(130), pd.NaT, pd.NaT],
+            "status": ["won", "won", "open", "open"],
+            "amount": 1.0,
+        }
+    )
+    base = ClientBase.from_frames(orgs, deals=d)
+    seen = _seen_by_custom(base.tables, day(100))
+    expected = base.as_of(day(100)).tables
+    assert set(seen) == set(expected)
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(seen[name], frame)
+    # D2, won on day 130, was still open on day 100; D3 and B did not exist yet.
+    assert seen["deals"][["deal_id", "status"]].values.tolist() == [["D1", "won"], ["D2", "open"]]
+    assert seen["deals"]["closed_at"].isna().tolist() == [False, True]
+    assert seen["organisations"]["organisation_id"].tolist() == ["A"]
+
+
+def test_custom_receives_a_partial_mapping_cut_at_as_of() -> None:
+    d = deals([("A", 0), ("A", 30), ("B", 200)])
+    d["status"] = ["won", "won", "won"]
+    d.loc[1, "closed_at"] = day(150)
+    stages = pd.DataFrame(
+        {
+            "project_id": ["P", "P"],
+            "stage": ["design", "production"],
+            "started_at": [day(0), day(120)],
+            "ended_at": [day(110), pd.NaT],
+        }
+    )
+    seen = _seen_by_custom({"deals": d, "stages": stages}, day(100))
+    assert seen["deals"]["organisation_id"].tolist() == ["A", "A"]
+    assert seen["deals"]["status"].tolist() == ["won", "open"]
+    assert seen["deals"]["closed_at"].tolist() == [day(0), pd.NaT]
+    assert seen["stages"]["stage"].tolist() == ["design"]
+    assert seen["stages"]["ended_at"].isna().all()
+
+
+@pytest.mark.parametrize("as_of", ["2022-06-01", "2024-03-15"])
+def test_a_partial_mapping_is_cut_by_the_rule_of_client_base_as_of(as_of: str) -> None:
+    from b2bclient.churn._custom import known_tables
+    from b2bclient.datasets import make_client_base
+
+    base = make_client_base(n_organisations=150, seed=3)
+    names = ["organisations", "deals", "deal_lines", "projects", "stages", "contracts"]
+    t = pd.Timestamp(as_of)
+    partial = known_tables({n: base.tables[n] for n in names}, t, owner="test")
+    expected = base.as_of(t).tables
+    for name in names:
+        pd.testing.assert_frame_equal(partial[name], expected[name])
