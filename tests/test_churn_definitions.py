@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -528,3 +530,35 @@ def test_a_partial_mapping_is_cut_by_the_rule_of_client_base_as_of(as_of: str) -
     expected = base.as_of(t).tables
     for name in names:
         pd.testing.assert_frame_equal(partial[name], expected[name])
+
+
+# --------------------------------------------------------------------------- as_of past the data
+
+
+@pytest.fixture(scope="module")
+def synthetic() -> ClientBase:
+    from b2bclient.datasets import make_client_base
+
+    return make_client_base(n_organisations=200, seed=0)  # its data end on 2025-01-01
+
+
+def test_survival_frame_warns_when_as_of_lies_past_the_end_of_the_data(
+    synthetic: ClientBase,
+) -> None:
+    args = {"definition": Inactivity("180D"), "landmarks": ["2024-01-01"], "features": False}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        inside = survival_frame(synthetic, "2025-01-01", **args)  # type: ignore[arg-type]
+    with pytest.warns(UserWarning, match="as_of is 2026-01-01 00:00:00, 365 days after"):
+        beyond = survival_frame(synthetic, "2026-01-01", **args)  # type: ignore[arg-type]
+    # What the warning is about: a year of silence declares every organisation churned.
+    assert inside["event"].mean() < beyond["event"].mean() == 1.0
+
+
+def test_survival_frame_does_not_warn_on_a_small_base_at_its_own_pace() -> None:
+    # Five deals over 300 days: 100 days of silence before as_of are plausible.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        survival_frame(small_base(), day(400), Inactivity(90), landmarks=[day(50)], features=False)
+    with pytest.warns(UserWarning, match="after the last event recorded in the base"):
+        survival_frame(small_base(), day(900), Inactivity(90), landmarks=[day(50)], features=False)
