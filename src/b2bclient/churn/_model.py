@@ -2,52 +2,41 @@
 
 The model owns its lifelines fitter but predicts from plain arrays it keeps after ``fit``
 (coefficients, baseline hazard, shape parameters), so predictions are fast on millions of rows and
-identical after :func:`b2bclient.save` / :func:`b2bclient.load`.
+identical after :func:`b2bclient.save` / :func:`b2bclient.load`. The kinds live apart: the
+lifelines kinds in :mod:`b2bclient.churn._lifelines`, the boosting kinds in
+:mod:`b2bclient.churn._boosting`; parameter and target checks in :mod:`b2bclient.churn._checks`.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import linalg as sla
-from scipy import special, stats
+from scipy.stats import chi2
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from b2bclient._exceptions import (
-    B2BClientError,
-    ConvergenceError,
-    InvalidParameterError,
-    NotFittedError,
-)
+from b2bclient._exceptions import B2BClientError, InvalidParameterError, NotFittedError
 from b2bclient._time import to_duration
+from b2bclient.churn import _boosting, _lifelines
+from b2bclient.churn._checks import (
+    KINDS,
+    check_params,
+    check_target,
+    check_within,
+    days,
+    parse_times,
+)
 from b2bclient.churn._encoding import FloatMatrix, encode, fit_encoding
-from b2bclient.churn._estimators import kaplan_meier, nelson_aalen, step_at
 from b2bclient.churn._surv import Surv
 from b2bclient.churn.metrics import concordance_index_harrell
 
 __all__ = ["KINDS", "ChurnModel"]
-
-#: The model kinds ChurnModel accepts.
-KINDS = ("cox", "weibull_aft", "lognormal_aft", "loglogistic_aft", "gbm")
-_AFT = {
-    "weibull_aft": "WeibullAFTFitter",
-    "lognormal_aft": "LogNormalAFTFitter",
-    "loglogistic_aft": "LogLogisticAFTFitter",
-}
-_DURATION_COL = "__b2b_duration__"
-_EVENT_COL = "__b2b_event__"
-_LN2 = math.log(2.0)
 
 Floats = npt.NDArray[np.float64]
 
@@ -203,45 +192,6 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         tags.input_tags.allow_nan = False
         return tags
 
-    def _check_params(self) -> float | None:
-        owner = "ChurnModel"
-        if self.kind not in KINDS:
-            raise InvalidParameterError(
-                f"The 'kind' parameter of {owner} must be one of {list(KINDS)}. "
-                f"Got {self.kind!r} instead."
-            )
-        if not _is_real(self.penalizer) or not math.isfinite(self.penalizer) or self.penalizer < 0:
-            raise InvalidParameterError(
-                f"The 'penalizer' parameter of {owner} must be a non-negative number such as "
-                f"0.1. Got {self.penalizer!r} instead."
-            )
-        if not _is_real(self.l1_ratio) or not 0 <= self.l1_ratio <= 1:
-            raise InvalidParameterError(
-                f"The 'l1_ratio' parameter of {owner} must be a number in [0, 1] such as 0.0. "
-                f"Got {self.l1_ratio!r} instead."
-            )
-        if not _is_real(self.alpha) or not 0 < self.alpha < 1:
-            raise InvalidParameterError(
-                f"The 'alpha' parameter of {owner} must be a number in (0, 1) such as 0.05 (95% "
-                f"intervals). Got {self.alpha!r} instead."
-            )
-        if self.gbm_params is not None and not isinstance(self.gbm_params, Mapping):
-            raise InvalidParameterError(
-                f"The 'gbm_params' parameter of {owner} must be a dict of "
-                f"GradientBoostingClassifier arguments such as {{'n_estimators': 300}}. Got "
-                f"{self.gbm_params!r} instead."
-            )
-        horizon = None
-        if self.horizon is not None:
-            horizon = _days(to_duration(self.horizon, name="horizon", owner=owner))
-        if self.kind == "gbm" and horizon is None:
-            raise InvalidParameterError(
-                f"The 'horizon' parameter of {owner} is required for kind='gbm', which predicts "
-                f"churn within a fixed horizon: use for example ChurnModel(kind='gbm', "
-                f"horizon='180D'). Got None instead."
-            )
-        return horizon
-
     def _validate_X(self, X: Any, *, reset: bool, method: str) -> FloatMatrix:
         owner = f"ChurnModel.{method}"
         if isinstance(X, pd.Series):
@@ -318,7 +268,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         >>> ChurnModel(kind="weibull_aft").fit(X, y).coef_.shape
         (1,)
         """
-        horizon = self._check_params()
+        horizon = check_params(self)
         if y is None:
             raise InvalidParameterError(
                 "ChurnModel requires y to be passed, but the target y is None: give durations "
@@ -328,186 +278,26 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         duration, event = Surv.to_arrays(y, name="y")
         names = list(self._encoding[2])
         self.feature_names_out_ = np.asarray(names, dtype=object)
-        _check_target(z, duration, event, kind=self.kind, horizon=horizon)
+        check_target(z, duration, event, kind=self.kind, horizon=horizon)
         self.horizon_ = horizon
         self.n_events_ = int(event.sum())
-        if self.kind == "gbm":
+        if self.kind in _boosting.KINDS:
             assert horizon is not None
-            self._fit_gbm(z, duration, event, horizon)
+            _boosting.fit(self, z, duration, event, horizon)
         else:
-            self._fit_lifelines(z, duration, event, names)
+            _lifelines.fit(self, z, duration, event, names)
         self.max_duration_ = float(duration.max())
         return self
 
-    def _fit_lifelines(
-        self, z: FloatMatrix, duration: Floats, event: Any, names: list[str]
-    ) -> None:
-        constant = [names[j] for j in np.flatnonzero(np.ptp(z, axis=0) == 0)] if z.size else []
-        if constant:
-            raise InvalidParameterError(
-                f"ChurnModel(kind={self.kind!r}) cannot use the constant columns {constant[:10]}: "
-                f"they carry no information and make the fit singular. Drop them (for example "
-                f"with sklearn.feature_selection.VarianceThreshold)."
-            )
-        reserved = sorted({_DURATION_COL, _EVENT_COL} & set(names))
-        if reserved:
-            raise InvalidParameterError(
-                f"X passed to ChurnModel.fit has the column(s) {reserved}, whose names ChurnModel "
-                f"uses internally; rename them."
-            )
-        import lifelines
-
-        frame = pd.DataFrame(z, columns=names, copy=False)
-        frame[_DURATION_COL] = duration
-        frame[_EVENT_COL] = event
-        if self.kind == "cox":
-            fitter = lifelines.CoxPHFitter(
-                penalizer=float(self.penalizer), l1_ratio=float(self.l1_ratio), alpha=self.alpha
-            )
-        else:
-            fitter = getattr(lifelines, _AFT[self.kind])(
-                penalizer=float(self.penalizer), l1_ratio=float(self.l1_ratio), alpha=self.alpha
-            )
-        _run_lifelines(fitter, frame, kind=self.kind, names=names, z=z, penalizer=self.penalizer)
-        if self.kind == "cox":
-            self.coef_ = fitter.params_.to_numpy(dtype=np.float64)
-            self.coef_cov_ = fitter.variance_matrix_.to_numpy(dtype=np.float64)
-            self.coef_se_ = fitter.standard_errors_.to_numpy(dtype=np.float64)
-            self.center_ = np.asarray(fitter._norm_mean.to_numpy(dtype=np.float64))
-            bch = fitter.baseline_cumulative_hazard_
-            self.baseline_times_ = bch.index.to_numpy(dtype=np.float64)
-            self.baseline_cumulative_hazard_ = bch.iloc[:, 0].to_numpy(dtype=np.float64)
-        else:
-            primary = fitter._primary_parameter_name
-            ancillary = fitter._ancillary_parameter_name
-            params = fitter.params_
-            rows = [(primary, n) for n in names]
-            self.coef_ = params.loc[rows].to_numpy(dtype=np.float64)
-            self.coef_se_ = fitter.standard_errors_.loc[rows].to_numpy(dtype=np.float64)
-            self.coef_cov_ = fitter.variance_matrix_.loc[rows, rows].to_numpy(dtype=np.float64)
-            self.intercept_ = float(params.loc[(primary, "Intercept")])
-            self.ancillary_ = float(np.exp(params.loc[(ancillary, "Intercept")]))
-        self.log_likelihood_ = float(fitter.log_likelihood_)
-        finite = np.isfinite(self.coef_).all() and np.isfinite(self.coef_se_).all()
-        if not finite:
-            raise ConvergenceError(
-                f"ChurnModel(kind={self.kind!r}) produced non-finite coefficients or standard "
-                f"errors; the fit is unreliable. {_advice(z, names, self.penalizer)}"
-            )
-        self.fitter_ = fitter
-
-    def _fit_gbm(self, z: FloatMatrix, duration: Floats, event: Any, horizon: float) -> None:
-        from sklearn.ensemble import GradientBoostingClassifier
-        from sklearn.utils._param_validation import InvalidParameterError as SkParamError
-
-        ev = np.asarray(event, dtype=bool)
-        churned = ev & (duration <= horizon)
-        survived = duration > horizon
-        keep = churned | survived
-        ctimes, csurv = kaplan_meier(duration, ~ev)
-        g_event = step_at(ctimes, csurv, duration, initial=1.0, left=True)
-        g_horizon = float(step_at(ctimes, csurv, np.array([horizon]), initial=1.0)[0])
-        g = np.where(churned, g_event, g_horizon)
-        weight = 1.0 / np.maximum(g[keep], 1e-12)
-        label = churned[keep].astype(np.int64)
-        params = dict(self.gbm_params or {})
-        params.setdefault("random_state", self.random_state)
-        try:
-            clf = GradientBoostingClassifier(**params)
-        except TypeError as exc:
-            raise InvalidParameterError(
-                f"The 'gbm_params' parameter of ChurnModel holds an argument that "
-                f"GradientBoostingClassifier does not take: {exc}. Got {self.gbm_params!r}."
-            ) from exc
-        try:
-            clf.fit(z[keep], label, sample_weight=weight)
-        except SkParamError as exc:
-            raise InvalidParameterError(
-                f"The 'gbm_params' parameter of ChurnModel is invalid: {exc}. Got "
-                f"{self.gbm_params!r} instead."
-            ) from exc
-        self.classifier_ = clf
-        self.na_times_, self.na_cumulative_hazard_ = nelson_aalen(duration, ev)
-        self.na_at_horizon_ = float(
-            step_at(self.na_times_, self.na_cumulative_hazard_, np.array([horizon]), initial=0.0)[0]
-        )
-        self.fitter_ = None
-
-    # ------------------------------------------------------------------ predictions
-
-    def _linear(self, z: FloatMatrix) -> Floats:
-        if self.kind == "cox":
-            return np.asarray((z - self.center_) @ self.coef_, dtype=np.float64)
-        return np.asarray(self.intercept_ + z @ self.coef_, dtype=np.float64)
-
-    def _proba_horizon(self, z: FloatMatrix) -> Floats:
-        return np.asarray(self.classifier_.predict_proba(z)[:, 1], dtype=np.float64)
+    def _risk(self, z: FloatMatrix) -> Floats:
+        if self.kind in _boosting.KINDS:
+            return _boosting.risk(self, z)
+        return _lifelines.risk(self, z)
 
     def _survival(self, z: FloatMatrix, times: Floats) -> Floats:
-        t = times[None, :]
-        if self.kind == "gbm":
-            surv_h = 1.0 - self._proba_horizon(z)
-            ratio = (
-                step_at(self.na_times_, self.na_cumulative_hazard_, times, initial=0.0)
-                / self.na_at_horizon_
-            )
-            with np.errstate(divide="ignore"):
-                return np.asarray(np.power(surv_h[:, None], ratio[None, :]), dtype=np.float64)
-        lp = self._linear(z)[:, None]
-        if self.kind == "cox":
-            h0 = step_at(self.baseline_times_, self.baseline_cumulative_hazard_, times, initial=0.0)
-            return np.asarray(np.exp(-np.exp(lp) * h0[None, :]), dtype=np.float64)
-        with np.errstate(divide="ignore"):
-            logt = np.log(t)
-        if self.kind == "weibull_aft":
-            return np.asarray(np.exp(-np.exp(self.ancillary_ * (logt - lp))), dtype=np.float64)
-        if self.kind == "lognormal_aft":
-            return np.asarray(special.ndtr(-(logt - lp) / self.ancillary_), dtype=np.float64)
-        return np.asarray(special.expit(-self.ancillary_ * (logt - lp)), dtype=np.float64)
-
-    def _times(self, times: Any, *, method: str) -> Floats:
-        owner = f"ChurnModel.{method}"
-        values = [times] if isinstance(times, (str, pd.Timedelta, numbers.Real)) else times
-        try:
-            items = list(values)
-        except TypeError as exc:
-            raise InvalidParameterError(
-                f"The 'times' parameter of {owner} must be a duration or a list of durations "
-                f"such as [30, 90, '180D'] (numbers are days). Got {times!r} instead."
-            ) from exc
-        out = np.array(
-            [
-                _days(to_duration(v, name="times", owner=owner, allow_zero=True))
-                if isinstance(v, (str, pd.Timedelta, np.timedelta64))
-                else _number_of_days(v, owner)
-                for v in items
-            ],
-            dtype=np.float64,
-        )
-        if out.size == 0:
-            raise InvalidParameterError(
-                f"The 'times' parameter of {owner} is empty; give at least one duration."
-            )
-        self._check_within(out, name="times", owner=owner)
-        return out
-
-    def _check_within(self, days: Floats, *, name: str, owner: str) -> None:
-        limit = self.max_duration_ if self.horizon_ is None or self.kind != "gbm" else self.horizon_
-        bad = days[days > limit]
-        if bad.size == 0:
-            return
-        if self.kind == "gbm":
-            raise InvalidParameterError(
-                f"The {name!r} parameter of {owner} must not exceed the horizon of this "
-                f"kind='gbm' model ({limit:g} days). Got {bad.max():g} days instead. Refit with "
-                f"ChurnModel(kind='gbm', horizon='{bad.max():g}D') or use a survival kind such "
-                f"as 'cox'."
-            )
-        raise InvalidParameterError(
-            f"The {name!r} parameter of {owner} goes beyond the training data: the longest "
-            f"observed duration is {limit:g} days and {bad.max():g} days were asked. Choose at "
-            f"most {limit:g} days, or fit on a longer history (an earlier landmark)."
-        )
+        if self.kind in _boosting.KINDS:
+            return _boosting.survival(self, z, times)
+        return _lifelines.survival(self, z, times)
 
     def predict(self, X: Any) -> Floats:
         """Return a churn risk score per row: higher means sooner churn.
@@ -533,10 +323,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         """
         self._check_fitted()
         z = self._validate_X(X, reset=False, method="predict")
-        if self.kind == "gbm":
-            return self._proba_horizon(z)
-        lp = self._linear(z)
-        return lp if self.kind == "cox" else -lp
+        return self._risk(z)
 
     def predict_survival(self, X: Any, times: Any) -> pd.DataFrame:
         """Return the probability that each organisation is still a client after each time.
@@ -569,7 +356,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         (2, 3)
         """
         self._check_fitted()
-        t = self._times(times, method="predict_survival")
+        t = parse_times(self, times, method="predict_survival")
         z = self._validate_X(X, reset=False, method="predict_survival")
         index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(z.shape[0])
         columns = pd.Index(t, name="days")
@@ -616,18 +403,18 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
                 )
             h = self.horizon_
         else:
-            h = _days(to_duration(horizon, name="horizon", owner=owner))
-        if self.kind == "gbm" and h != self.horizon_:
+            h = days(to_duration(horizon, name="horizon", owner=owner))
+        if self.kind in _boosting.KINDS and h != self.horizon_:
             raise InvalidParameterError(
                 f"The 'horizon' parameter of {owner} must be {self.horizon_:g} days for this "
                 f"kind='gbm' model, which was trained for that horizon only. Got {h:g} days "
                 f"instead. Refit with ChurnModel(kind='gbm', horizon='{h:g}D'), or use a "
                 f"survival kind such as 'cox' for several horizons."
             )
-        self._check_within(np.array([h]), name="horizon", owner=owner)
+        check_within(self, np.array([h]), name="horizon", owner=owner)
         z = self._validate_X(X, reset=False, method="predict_churn_probability")
-        if self.kind == "gbm":
-            return self._proba_horizon(z)
+        if self.kind in _boosting.KINDS:
+            return _boosting.risk(self, z)
         return 1.0 - self._survival(z, np.array([h]))[:, 0]
 
     def predict_median_lifetime(self, X: Any) -> Floats:
@@ -656,23 +443,9 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         """
         self._check_fitted()
         z = self._validate_X(X, reset=False, method="predict_median_lifetime")
-        if self.kind == "gbm":
-            surv_h = 1.0 - self._proba_horizon(z)
-            with np.errstate(divide="ignore"):
-                need = self.na_at_horizon_ * _LN2 / -np.log(surv_h)
-            idx = np.searchsorted(self.na_cumulative_hazard_, need, side="left")
-            times = np.append(self.na_times_, np.inf)
-            out = times[np.minimum(idx, self.na_times_.shape[0])]
-            return np.asarray(np.where(out <= self.horizon_, out, np.inf), dtype=np.float64)
-        lp = self._linear(z)
-        if self.kind == "cox":
-            need = _LN2 * np.exp(-lp)
-            idx = np.searchsorted(self.baseline_cumulative_hazard_, need, side="left")
-            times = np.append(self.baseline_times_, np.inf)
-            return np.asarray(times[idx], dtype=np.float64)
-        if self.kind == "weibull_aft":
-            return np.asarray(np.exp(lp) * _LN2 ** (1.0 / self.ancillary_), dtype=np.float64)
-        return np.asarray(np.exp(lp), dtype=np.float64)
+        if self.kind in _boosting.KINDS:
+            return _boosting.median_lifetime(self, z)
+        return _lifelines.median_lifetime(self, z)
 
     def score(self, X: Any, y: Any) -> float:
         """Return Harrell's concordance index of the risk scores on `X` against `y`.
@@ -746,32 +519,13 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         ['coef', 'se', 'hazard_ratio', 'hazard_ratio_lower', 'hazard_ratio_upper', 'z', 'p_value']
         """
         self._check_fitted()
-        if self.kind == "gbm":
+        if self.kind in _boosting.KINDS:
             raise InvalidParameterError(
-                "ChurnModel(kind='gbm').explain() is not available: a gradient-boosting model "
+                f"ChurnModel(kind={self.kind!r}).explain() is not available: a boosting model "
                 "has no coefficients. Use sklearn.inspection.permutation_importance(model, X, y) "
                 "or fit kind='cox' for hazard ratios."
             )
-        q = float(stats.norm.ppf(1.0 - self.alpha / 2.0))
-        coef, se = self.coef_, self.coef_se_
-        with np.errstate(divide="ignore", invalid="ignore"):
-            zval = coef / se
-        ratio = "hazard_ratio" if self.kind == "cox" else "time_ratio"
-        table = pd.DataFrame(
-            {
-                "coef": coef,
-                "se": se,
-                ratio: np.exp(coef),
-                f"{ratio}_lower": np.exp(coef - q * se),
-                f"{ratio}_upper": np.exp(coef + q * se),
-                "z": zval,
-                "p_value": 2.0 * stats.norm.sf(np.abs(zval)),
-            },
-            index=pd.Index(list(self.feature_names_out_), name="feature"),
-        )
-        table.attrs["confidence_level"] = 1.0 - self.alpha
-        table.attrs["kind"] = self.kind
-        return table
+        return _lifelines.explain(self)
 
     def check_assumptions(self, X: Any, y: Any, *, alpha: float = 0.05) -> pd.DataFrame:
         """Test the proportional-hazards assumption of a ``"cox"`` model, with advice.
@@ -832,13 +586,13 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
             raise InvalidParameterError(
                 f"{owner} needs at least two observed churn events in y; got {int(event.sum())}."
             )
-        stat = _ph_test(z - self.center_, duration, event, self.coef_, self.coef_cov_)
-        p = stats.chi2.sf(stat, 1)
+        stat = _lifelines.ph_test(z - self.center_, duration, event, self.coef_, self.coef_cov_)
+        p = chi2.sf(stat, 1)
         names = list(self.feature_names_out_)
         categories = self._encoding[1]
         advice = []
         for name, pv in zip(names, p, strict=True):
-            advice.append("" if pv >= alpha else _ph_advice(name, categories))
+            advice.append("" if pv >= alpha else _lifelines.ph_advice(name, categories))
         return pd.DataFrame(
             {"test_statistic": stat, "p_value": p, "proportional": p >= alpha, "advice": advice},
             index=pd.Index(names, name="feature"),
@@ -861,13 +615,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         }
         if hasattr(self, "feature_names_in_"):
             state["feature_names_in"] = [str(c) for c in self.feature_names_in_]
-        names = ["coef_", "coef_se_", "coef_cov_", "log_likelihood_"]
-        if self.kind == "cox":
-            names += ["center_", "baseline_times_", "baseline_cumulative_hazard_"]
-        elif self.kind == "gbm":
-            names = ["classifier_", "na_times_", "na_cumulative_hazard_", "na_at_horizon_"]
-        else:
-            names += ["intercept_", "ancillary_"]
+        names = _boosting.STATE if self.kind in _boosting.KINDS else _lifelines.STATE[self.kind]
         for name in names:
             state[name.rstrip("_")] = getattr(self, name)
         return state
@@ -905,189 +653,3 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _is_real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _days(td: pd.Timedelta) -> float:
-    return float(td / pd.Timedelta(days=1))
-
-
-def _number_of_days(value: Any, owner: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InvalidParameterError(
-            f"The 'times' parameter of {owner} must hold durations such as 90 or '90D' "
-            f"(numbers are days). Got {value!r} instead."
-        )
-    v = float(value)
-    if not math.isfinite(v) or v < 0:
-        raise InvalidParameterError(
-            f"The 'times' parameter of {owner} must hold non-negative finite days. Got "
-            f"{value!r} instead."
-        )
-    return v
-
-
-def _check_target(
-    z: FloatMatrix, duration: Floats, event: Any, *, kind: str, horizon: float | None
-) -> None:
-    n = z.shape[0]
-    if duration.shape[0] != n:
-        raise InvalidParameterError(
-            f"X and y passed to ChurnModel.fit have different lengths: {n} and "
-            f"{duration.shape[0]} rows. Give one target per row of X."
-        )
-    if n < 2:
-        raise InvalidParameterError(
-            f"ChurnModel.fit needs at least 2 samples; got {n} sample. Fit on more organisations."
-        )
-    n_events = int(np.sum(event))
-    if n_events == 0:
-        raise InvalidParameterError(
-            f"All {n} rows of y are censored (no churn observed), so there is nothing to learn "
-            f"when organisations churn. Use a longer follow-up (an earlier landmark or a later "
-            f"as_of), a shorter inactivity gap, or check the event column."
-        )
-    if kind in _AFT:
-        zero = np.flatnonzero(duration <= 0)
-        if zero.size:
-            raise InvalidParameterError(
-                f"ChurnModel(kind={kind!r}) needs strictly positive durations; {zero.size} rows "
-                f"have duration 0 (positions {zero[:5].tolist()}). Use kind='cox', which "
-                f"accepts them, or add a small offset such as half a day to those durations."
-            )
-    if kind == "gbm":
-        assert horizon is not None
-        if horizon > duration.max():
-            raise InvalidParameterError(
-                f"The 'horizon' parameter of ChurnModel is {horizon:g} days, beyond the longest "
-                f"duration in y ({duration.max():g} days): no organisation is observed that long, "
-                f"so 'no churn within the horizon' is never seen. Choose a horizon of at most "
-                f"{duration.max():g} days or use a longer history."
-            )
-        ev = np.asarray(event, dtype=bool)
-        pos = int((ev & (duration <= horizon)).sum())
-        neg = int((duration > horizon).sum())
-        if pos == 0 or neg == 0:
-            what = (
-                "no organisation churns within the horizon"
-                if pos == 0
-                else "no organisation is observed staying beyond the horizon"
-            )
-            raise InvalidParameterError(
-                f"ChurnModel(kind='gbm', horizon='{horizon:g}D') cannot learn: {what} in y "
-                f"({pos} churned within it, {neg} observed beyond it). Choose a "
-                f"{'longer' if pos == 0 else 'shorter'} horizon."
-            )
-
-
-def _run_lifelines(
-    fitter: Any,
-    frame: pd.DataFrame,
-    *,
-    kind: str,
-    names: list[str],
-    z: FloatMatrix,
-    penalizer: float,
-) -> None:
-    """Fit a lifelines fitter, turning its errors and warnings into b2bclient's."""
-    from lifelines.exceptions import ConvergenceError as LLConvergenceError
-    from lifelines.exceptions import ConvergenceWarning as LLConvergenceWarning
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            with np.errstate(all="ignore"):
-                fitter.fit(frame, duration_col=_DURATION_COL, event_col=_EVENT_COL)
-        except (
-            LLConvergenceError,
-            np.linalg.LinAlgError,
-            sla.LinAlgError,
-            FloatingPointError,
-        ) as exc:
-            reason = str(exc).split(". ")[0].split("Please see")[0].strip()
-            raise ConvergenceError(
-                f"ChurnModel(kind={kind!r}) did not converge ({reason}). "
-                f"{_advice(z, names, penalizer)}"
-            ) from exc
-    for w in caught:
-        message = str(w.message)
-        if not issubclass(w.category, (LLConvergenceWarning, sla.LinAlgWarning)):
-            continue
-        if "have very low variance. " in message:
-            continue  # constant columns are refused before the fit; lifelines standardises the rest
-        if "failed to converge" in message:
-            raise ConvergenceError(
-                f"ChurnModel(kind={kind!r}) did not converge: the optimiser stopped before "
-                f"reaching a solution. {_advice(z, names, penalizer)}"
-            )
-        first = message.strip().splitlines()[0]
-        warnings.warn(
-            f"ChurnModel(kind={kind!r}) fitted, but the optimiser reported a problem: {first} "
-            f"{_advice(z, names, penalizer)}",
-            ConvergenceWarning,
-            stacklevel=4,
-        )
-
-
-def _advice(z: FloatMatrix, names: list[str], penalizer: float) -> str:
-    parts = []
-    dependent = _collinear(z, names)
-    if dependent:
-        parts.append(
-            f"the columns {dependent[:10]} are (nearly) linear combinations of others; drop them"
-        )
-    parts.append(f"raise the penalizer (it is {penalizer:g}; try {max(10 * penalizer, 0.1):g})")
-    parts.append("or drop columns that (almost) perfectly separate churned from retained rows")
-    return "Remedy: " + ", ".join(parts) + "."
-
-
-def _collinear(z: FloatMatrix, names: list[str]) -> list[str]:
-    if z.shape[1] < 2 or z.shape[0] < 2:
-        return []
-    std = z.std(axis=0)
-    std[std == 0] = 1.0
-    zs = (z - z.mean(axis=0)) / std
-    _, r, piv = sla.qr(zs, mode="economic", pivoting=True)
-    diag = np.abs(np.diag(r))
-    tol = diag.max() * 1e-8 * max(zs.shape) if diag.size else 0.0
-    return [names[j] for j in piv[diag <= tol]]
-
-
-def _ph_test(zc: FloatMatrix, duration: Floats, event: Any, coef: Floats, cov: Floats) -> Floats:
-    """Grambsch-Therneau statistics (rank time transform), Breslow risk sets."""
-    order = np.argsort(duration, kind="stable")
-    t = duration[order]
-    e = np.asarray(event, dtype=bool)[order]
-    x = zc[order]
-    w = np.exp(x @ coef - np.max(x @ coef))
-    s0 = np.cumsum(w[::-1])[::-1]
-    s1 = np.cumsum((w[:, None] * x)[::-1], axis=0)[::-1]
-    start = np.searchsorted(t, t, side="left")
-    xbar = s1[start] / s0[start][:, None]
-    resid = (x - xbar)[e]
-    n_events = int(e.sum())
-    scaled = n_events * resid @ cov
-    g = np.cumsum(e)[e].astype(np.float64)
-    g = g - g.mean()
-    var = np.diag(cov)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = (g @ scaled) ** 2 / (n_events * var * (g**2).sum())
-    return np.asarray(stat, dtype=np.float64)
-
-
-def _ph_advice(name: str, categories: dict[str, list[str]]) -> str:
-    source = next((c for c in categories if name.startswith(f"{c}_")), None)
-    if source is not None:
-        return (
-            f"The effect of level {name!r} of {source!r} changes over time: fit one model per "
-            f"level of {source!r} (stratify), or use an AFT kind such as 'weibull_aft', which "
-            f"does not assume proportional hazards."
-        )
-    return (
-        f"The effect of {name!r} changes over time: bin it and fit one model per bin (stratify), "
-        f"add its interaction with time by fitting on several landmarks, or use an AFT kind such "
-        f"as 'weibull_aft', which does not assume proportional hazards."
-    )
