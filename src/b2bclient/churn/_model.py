@@ -33,6 +33,8 @@ from b2bclient.churn._checks import (
     parse_times,
 )
 from b2bclient.churn._encoding import FloatMatrix, encode, fit_encoding
+from b2bclient.churn._output import check_container, wrap
+from b2bclient.churn._state import get_state, set_state
 from b2bclient.churn._surv import Surv
 from b2bclient.churn.metrics import concordance_index_harrell
 
@@ -299,7 +301,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
             return _boosting.survival(self, z, times)
         return _lifelines.survival(self, z, times)
 
-    def predict(self, X: Any) -> Floats:
+    def predict(self, X: Any) -> Floats | pd.Series:
         """Return a churn risk score per row: higher means sooner churn.
 
         Parameters
@@ -309,9 +311,11 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
 
         Returns
         -------
-        numpy.ndarray of shape (n_samples,)
+        numpy.ndarray or pandas.Series of shape (n_samples,)
+            A Series named ``risk`` with the index of `X` when `X` is a DataFrame (or any `X`
+            after ``set_output(transform="pandas")``), else an array; see :meth:`set_output`.
             Log partial hazard (``"cox"``), minus the log-time location (AFT kinds) or the churn
-            probability within the horizon (``"gbm"``).
+            probability within the horizon (boosting kinds).
 
         Examples
         --------
@@ -323,7 +327,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         """
         self._check_fitted()
         z = self._validate_X(X, reset=False, method="predict")
-        return self._risk(z)
+        return self._wrap(self._risk(z), X, "risk")
 
     def predict_survival(self, X: Any, times: Any) -> pd.DataFrame:
         """Return the probability that each organisation is still a client after each time.
@@ -362,7 +366,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         columns = pd.Index(t, name="days")
         return pd.DataFrame(self._survival(z, t), index=index, columns=columns)
 
-    def predict_churn_probability(self, X: Any, horizon: Any = None) -> Floats:
+    def predict_churn_probability(self, X: Any, horizon: Any = None) -> Floats | pd.Series:
         """Return the probability that each organisation churns within `horizon`.
 
         Parameters
@@ -375,7 +379,9 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
 
         Returns
         -------
-        numpy.ndarray of shape (n_samples,)
+        numpy.ndarray or pandas.Series of shape (n_samples,)
+            A Series named ``churn_probability`` with the index of `X` when `X` is a DataFrame (or any `X`
+            after ``set_output(transform="pandas")``), else an array; see :meth:`set_output`.
             ``1 - S(horizon)``.
 
         Raises
@@ -414,10 +420,12 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         check_within(self, np.array([h]), name="horizon", owner=owner)
         z = self._validate_X(X, reset=False, method="predict_churn_probability")
         if self.kind in _boosting.KINDS:
-            return _boosting.risk(self, z)
-        return 1.0 - self._survival(z, np.array([h]))[:, 0]
+            p = _boosting.risk(self, z)
+        else:
+            p = 1.0 - self._survival(z, np.array([h]))[:, 0]
+        return self._wrap(p, X, "churn_probability")
 
-    def predict_median_lifetime(self, X: Any) -> Floats:
+    def predict_median_lifetime(self, X: Any) -> Floats | pd.Series:
         """Return the median remaining lifetime (days) of each organisation.
 
         The median is the time at which the predicted survival falls to one half. For ``"cox"``
@@ -431,7 +439,9 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
 
         Returns
         -------
-        numpy.ndarray of shape (n_samples,)
+        numpy.ndarray or pandas.Series of shape (n_samples,)
+            A Series named ``median_lifetime`` with the index of `X` when `X` is a DataFrame (or any `X`
+            after ``set_output(transform="pandas")``), else an array; see :meth:`set_output`.
 
         Examples
         --------
@@ -444,8 +454,61 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         self._check_fitted()
         z = self._validate_X(X, reset=False, method="predict_median_lifetime")
         if self.kind in _boosting.KINDS:
-            return _boosting.median_lifetime(self, z)
-        return _lifelines.median_lifetime(self, z)
+            median = _boosting.median_lifetime(self, z)
+        else:
+            median = _lifelines.median_lifetime(self, z)
+        return self._wrap(median, X, "median_lifetime")
+
+    # ------------------------------------------------------------------ output container
+
+    def set_output(self, *, transform: str | None = None) -> ChurnModel:
+        """Choose the container of the predictions, as scikit-learn's ``set_output`` does.
+
+        ChurnModel has no ``transform``; the setting applies to :meth:`predict`,
+        :meth:`predict_churn_probability` and :meth:`predict_median_lifetime`. By default they
+        follow `X`: a DataFrame gives a Series with the index of `X` (for example
+        ``organisation_id``), so that predictions line up with the organisations as those of
+        :meth:`predict_survival` and of the buy-till-you-die models do; an array gives an array.
+        ``"pandas"`` gives a Series for arrays too. :meth:`predict_survival` always returns a
+        DataFrame, whose columns are the times. Until this method is called with a container,
+        scikit-learn's global ``set_config(transform_output="pandas")`` is followed too. The
+        setting is kept by ``sklearn.base.clone`` and by :func:`b2bclient.save`.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas"} or None, default=None
+            ``"default"``: follow `X`. ``"pandas"``: a Series for any `X` (a RangeIndex for
+            arrays). ``None``: leave the setting as it is.
+
+        Returns
+        -------
+        ChurnModel
+            ``self``.
+
+        Raises
+        ------
+        InvalidParameterError
+            For another container (``"polars"`` is not supported).
+
+        Examples
+        --------
+        >>> X = np.array([[0.0], [1.0], [0.5], [1.5], [0.2], [0.9]])
+        >>> y = Surv.from_arrays([30.0, 10.0, 25.0, 5.0, 40.0, 12.0], [1, 1, 0, 1, 0, 1])
+        >>> model = ChurnModel().fit(X, y)
+        >>> type(model.predict(X)).__name__
+        'ndarray'
+        >>> model.set_output(transform="pandas").predict(X[:2]).round(2)
+        0   -1.82
+        1    0.84
+        Name: risk, dtype: float64
+        """
+        chosen = check_container(transform, "ChurnModel")
+        if chosen is not None:
+            self._sklearn_output_config = {"transform": chosen}
+        return self
+
+    def _wrap(self, values: Floats, X: Any, name: str) -> Floats | pd.Series:
+        return wrap(values, X, name, getattr(self, "_sklearn_output_config", None))
 
     def score(self, X: Any, y: Any) -> float:
         """Return Harrell's concordance index of the risk scores on `X` against `y`.
@@ -474,7 +537,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         >>> round(ChurnModel(penalizer=0.0).fit(X, y).score(X, y), 3)
         0.923
         """
-        risk = self.predict(X)
+        risk = np.asarray(self.predict(X), dtype=np.float64)
         duration, event = Surv.to_arrays(y, name="y")
         if duration.shape[0] != risk.shape[0]:
             raise InvalidParameterError(
@@ -601,55 +664,9 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
     # ------------------------------------------------------------------ persistence
 
     def _b2b_get_state(self) -> dict[str, Any]:
-        """Return the fitted state as arrays and plain values (no lifelines object)."""
-        self._check_fitted()
-        columns, categories, out = self._encoding
-        state: dict[str, Any] = {
-            "columns": list(columns),
-            "categories": {k: list(v) for k, v in categories.items()},
-            "feature_names_out": list(out),
-            "n_features_in": int(self.n_features_in_),
-            "max_duration": float(self.max_duration_),
-            "n_events": int(self.n_events_),
-            "horizon": None if self.horizon_ is None else float(self.horizon_),
-        }
-        if hasattr(self, "feature_names_in_"):
-            state["feature_names_in"] = [str(c) for c in self.feature_names_in_]
-        names = _boosting.STATE if self.kind in _boosting.KINDS else _lifelines.STATE[self.kind]
-        for name in names:
-            state[name.rstrip("_")] = getattr(self, name)
-        return state
+        """Return the state as arrays and plain values (no lifelines object)."""
+        return get_state(self)
 
     def _b2b_set_state(self, state: dict[str, Any]) -> None:
-        """Rebuild the fitted model from the output of :meth:`_b2b_get_state`."""
-        self._encoding = (
-            list(state["columns"]),
-            {k: list(v) for k, v in state["categories"].items()},
-            list(state["feature_names_out"]),
-        )
-        self.feature_names_out_ = np.asarray(state["feature_names_out"], dtype=object)
-        self.n_features_in_ = int(state["n_features_in"])
-        if "feature_names_in" in state:
-            self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
-        self.max_duration_ = float(state["max_duration"])
-        self.n_events_ = int(state["n_events"])
-        self.horizon_ = None if state["horizon"] is None else float(state["horizon"])
-        for key, value in state.items():
-            if key in {
-                "columns",
-                "categories",
-                "feature_names_out",
-                "n_features_in",
-                "feature_names_in",
-                "max_duration",
-                "n_events",
-                "horizon",
-            }:
-                continue
-            if isinstance(value, np.ndarray):
-                value = np.asarray(value, dtype=np.float64)
-            setattr(self, f"{key}_", value)
-        self.fitter_ = None
-
-
-# ---------------------------------------------------------------------- helpers
+        """Rebuild the model from the output of :meth:`_b2b_get_state`."""
+        set_state(self, state)
