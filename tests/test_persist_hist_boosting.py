@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from threadpoolctl import threadpool_limits
 
 from b2bclient._exceptions import FormatError
 from b2bclient.persist import assert_same_state, load, roundtrip, save
@@ -51,7 +52,17 @@ def models() -> dict[str, Any]:
     }
 
 
-MODELS = models()
+with threadpool_limits(limits=1, user_api="openmp"):
+    # HistGradientBoosting's threads wait for each other at every histogram: on a busy machine
+    # one thread is faster than two by an order of magnitude.
+    MODELS = models()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_openmp_thread() -> Iterator[None]:
+    """Fit HistGradientBoosting on one OpenMP thread (see above)."""
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
 
 
 @pytest.mark.parametrize("name", list(MODELS))

@@ -1,4 +1,9 @@
-"""The boosting kind of ChurnModel: a classifier of churn within a horizon, censoring by IPCW.
+"""The boosting kinds of ChurnModel: a classifier of churn within a horizon, censoring by IPCW.
+
+``"gbm"`` is scikit-learn's ``GradientBoostingClassifier`` on the one-hot design matrix;
+``"hgb"`` its ``HistGradientBoostingClassifier``, which bins the features (fast on millions of
+rows), takes missing values as they are and splits categorical columns natively (one column of
+level codes each, declared through ``categorical_features``).
 
 Rows with churn at or before the horizon are labelled 1 and weighted ``1 / G(T-)``, rows still
 observed after the horizon are labelled 0 and weighted ``1 / G(horizon)``, rows censored before
@@ -24,7 +29,9 @@ if TYPE_CHECKING:
     from b2bclient.churn._model import ChurnModel
 
 __all__ = [
+    "HGB_TREE_SHAPE",
     "KINDS",
+    "NATIVE",
     "STATE",
     "check_data",
     "fit",
@@ -35,7 +42,13 @@ __all__ = [
 ]
 
 #: The boosting kinds and the scikit-learn classifier of each.
-KINDS = {"gbm": "GradientBoostingClassifier"}
+KINDS = {"gbm": "GradientBoostingClassifier", "hgb": "HistGradientBoostingClassifier"}
+#: The kinds that take missing values and categorical columns natively.
+NATIVE = ("hgb",)
+#: The tree shape of "hgb" unless gbm_params sets one: depth 3, as the trees of "gbm". Churn is
+#: a noisy, mostly additive signal; scikit-learn's 31-leaf default ranked held-out organisations
+#: of the synthetic base worse than "gbm" (C 0.748 against 0.756), depth 3 better (0.757).
+HGB_TREE_SHAPE = {"max_depth": 3, "max_leaf_nodes": None}
 #: The fitted attributes a saved model stores.
 STATE = ("classifier_", "na_times_", "na_cumulative_hazard_", "na_at_horizon_")
 _LN2 = math.log(2.0)
@@ -84,24 +97,29 @@ def ipcw(duration: Floats, event: Any, horizon: float) -> tuple[Any, Any, Floats
 
 def fit(model: ChurnModel, z: FloatMatrix, duration: Floats, event: Any, horizon: float) -> None:
     """Fit the classifier of churn within `horizon` and the Nelson-Aalen arrays."""
-    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn import ensemble
     from sklearn.utils._param_validation import InvalidParameterError as SkParamError
 
+    name = KINDS[model.kind]
     keep, label, weight = ipcw(duration, event, horizon)
     params = dict(model.gbm_params or {})
     params.setdefault("random_state", model.random_state)
+    if model.kind in NATIVE:
+        if not set(HGB_TREE_SHAPE) & set(params):
+            params.update(HGB_TREE_SHAPE)
+        _native_categories(model, params)
     try:
-        clf = GradientBoostingClassifier(**params)
+        clf = getattr(ensemble, name)(**params)
     except TypeError as exc:
         raise InvalidParameterError(
-            f"The 'gbm_params' parameter of ChurnModel holds an argument that "
-            f"GradientBoostingClassifier does not take: {exc}. Got {model.gbm_params!r}."
+            f"The 'gbm_params' parameter of ChurnModel holds an argument that {name} does not "
+            f"take: {exc}. Got {model.gbm_params!r}."
         ) from exc
     try:
         clf.fit(z[keep], label, sample_weight=weight)
     except SkParamError as exc:
         raise InvalidParameterError(
-            f"The 'gbm_params' parameter of ChurnModel is invalid: {exc}. Got "
+            f"The 'gbm_params' parameter of ChurnModel is invalid for {name}: {exc}. Got "
             f"{model.gbm_params!r} instead."
         ) from exc
     model.classifier_ = clf
@@ -111,6 +129,27 @@ def fit(model: ChurnModel, z: FloatMatrix, duration: Floats, event: Any, horizon
         step_at(model.na_times_, model.na_cumulative_hazard_, np.array([horizon]), initial=0.0)[0]
     )
     model.fitter_ = None
+
+
+def _native_categories(model: ChurnModel, params: dict[str, Any]) -> None:
+    """Declare the categorical columns (level codes) to the histogram-boosting classifier."""
+    if "categorical_features" in params:
+        raise InvalidParameterError(
+            "The 'gbm_params' parameter of ChurnModel(kind='hgb') must not set "
+            "'categorical_features': the model declares the non-numeric columns of X itself. "
+            "Give categorical columns a category, string or bool dtype instead."
+        )
+    columns, categories, _ = model._encoding
+    max_bins = params.get("max_bins", 255)
+    large = {c: len(categories[c]) for c in categories if len(categories[c]) > max_bins}
+    if large:
+        raise InvalidParameterError(
+            f"ChurnModel(kind='hgb') splits categorical columns natively, which allows at most "
+            f"max_bins={max_bins} levels; {large} have more. Group rare levels into one (for "
+            f"example 'other'), or encode the column as numbers."
+        )
+    if categories:
+        params["categorical_features"] = np.array([c in categories for c in columns])
 
 
 def risk(model: ChurnModel, z: FloatMatrix) -> Floats:

@@ -60,18 +60,17 @@ def check_params(model: ChurnModel) -> float | None:
         )
     if model.gbm_params is not None and not isinstance(model.gbm_params, Mapping):
         raise InvalidParameterError(
-            f"The 'gbm_params' parameter of {owner} must be a dict of "
-            f"GradientBoostingClassifier arguments such as {{'n_estimators': 300}}. Got "
-            f"{model.gbm_params!r} instead."
+            f"The 'gbm_params' parameter of {owner} must be a dict of arguments of the boosting "
+            f"classifier such as {{'learning_rate': 0.05}}. Got {model.gbm_params!r} instead."
         )
     horizon = None
     if model.horizon is not None:
         horizon = days(to_duration(model.horizon, name="horizon", owner=owner))
     if model.kind in _boosting.KINDS and horizon is None:
         raise InvalidParameterError(
-            f"The 'horizon' parameter of {owner} is required for kind='gbm', which predicts "
-            f"churn within a fixed horizon: use for example ChurnModel(kind='gbm', "
-            f"horizon='180D'). Got None instead."
+            f"The 'horizon' parameter of {owner} is required for kind={model.kind!r}, which "
+            f"predicts churn within a fixed horizon: use for example "
+            f"ChurnModel(kind={model.kind!r}, horizon='180D'). Got None instead."
         )
     return horizon
 
@@ -114,9 +113,9 @@ def check_within(model: ChurnModel, days: Floats, *, name: str, owner: str) -> N
     if boosting:
         raise InvalidParameterError(
             f"The {name!r} parameter of {owner} must not exceed the horizon of this "
-            f"kind='gbm' model ({limit:g} days). Got {bad.max():g} days instead. Refit with "
-            f"ChurnModel(kind='gbm', horizon='{bad.max():g}D') or use a survival kind such "
-            f"as 'cox'."
+            f"kind={model.kind!r} model ({limit:g} days). Got {bad.max():g} days instead. Refit "
+            f"with ChurnModel(kind={model.kind!r}, horizon='{bad.max():g}D') or use a survival "
+            f"kind such as 'cox'."
         )
     raise InvalidParameterError(
         f"The {name!r} parameter of {owner} goes beyond the training data: the longest "

@@ -46,7 +46,7 @@ Floats = npt.NDArray[np.float64]
 class ChurnModel(BaseEstimator):  # type: ignore[misc]
     """Predict when organisations churn, with censoring handled, as a scikit-learn estimator.
 
-    One estimator covers five models, chosen by `kind`:
+    One estimator covers six models, chosen by `kind`:
 
     ``"cox"``
         Cox proportional hazards, penalised (lifelines ``CoxPHFitter``). Reports hazard ratios.
@@ -56,13 +56,17 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
     ``"gbm"``
         A gradient-boosting classifier (scikit-learn ``GradientBoostingClassifier``) of "churn
         within `horizon`", with censoring handled by inverse-probability-of-censoring weights.
+    ``"hgb"``
+        The same with scikit-learn's ``HistGradientBoostingClassifier``: the same weights, fast
+        on millions of rows, and it takes missing values and categorical columns as they are.
 
     Parameters
     ----------
-    kind : {"cox", "weibull_aft", "lognormal_aft", "loglogistic_aft", "gbm"}, default="cox"
+    kind : {"cox", "weibull_aft", "lognormal_aft", "loglogistic_aft", "gbm", "hgb"}, default="cox"
         The model.
     penalizer : float, default=0.1
-        Strength of the elastic-net penalty of the lifelines models (ignored by ``"gbm"``).
+        Strength of the elastic-net penalty of the lifelines models (ignored by the boosting
+        kinds ``"gbm"`` and ``"hgb"``).
         lifelines applies it to coefficients of standardised columns, so it shrinks every
         coefficient towards 0 whatever the unit of its column. The default 0.1 trades a little
         bias for stability on collinear CRM features; use ``penalizer=0`` (with few, non-collinear
@@ -71,15 +75,19 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         Share of the L1 term in the penalty (0 = ridge, 1 = lasso).
     horizon : str, int, float or pandas.Timedelta, optional
         Horizon of the churn probability, such as ``"180D"`` (numbers are days). Required for
-        ``"gbm"``, which models churn within this horizon only; for the other kinds it is the
-        default horizon of :meth:`predict_churn_probability`.
+        the boosting kinds, which model churn within this horizon only; for the other kinds it is
+        the default horizon of :meth:`predict_churn_probability`.
     alpha : float, default=0.05
         The confidence intervals of :meth:`explain` have level ``1 - alpha``.
     random_state : int, optional
-        Seed of the ``"gbm"`` classifier.
+        Seed of the boosting classifier.
     gbm_params : dict, optional
-        Extra keyword arguments of ``GradientBoostingClassifier`` for ``"gbm"``, for example
-        ``{"n_estimators": 300, "learning_rate": 0.05}``.
+        Extra keyword arguments of the boosting classifier: ``GradientBoostingClassifier`` for
+        ``"gbm"`` (for example ``{"n_estimators": 300, "learning_rate": 0.05}``),
+        ``HistGradientBoostingClassifier`` for ``"hgb"`` (for example ``{"max_iter": 300}``).
+        ``"hgb"`` grows trees of depth 3 like ``"gbm"`` (``max_depth=3, max_leaf_nodes=None``)
+        unless `gbm_params` sets ``max_depth`` or ``max_leaf_nodes``; the other arguments keep
+        scikit-learn's defaults.
 
     Attributes
     ----------
@@ -93,7 +101,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         (``a`` is the reference level).
     coef_ : numpy.ndarray of shape (n_covariates,)
         Coefficients in the units of ``X``: log hazard ratios (``"cox"``) or log time ratios
-        (AFT kinds). Not set for ``"gbm"``.
+        (AFT kinds). Not set for the boosting kinds.
     coef_se_ : numpy.ndarray of shape (n_covariates,)
         Standard errors of `coef_`.
     coef_cov_ : numpy.ndarray of shape (n_covariates, n_covariates)
@@ -104,8 +112,8 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
     intercept_, ancillary_ : float
         AFT kinds: the intercept of the log-time location and the shape/scale parameter (Weibull
         rho, log-normal sigma, log-logistic beta).
-    classifier_ : sklearn.ensemble.GradientBoostingClassifier
-        ``"gbm"``: the fitted classifier of churn within the horizon.
+    classifier_ : sklearn.ensemble.GradientBoostingClassifier or HistGradientBoostingClassifier
+        Boosting kinds: the fitted classifier of churn within the horizon.
     horizon_ : float
         The horizon in days (``None`` when no horizon was given).
     max_duration_ : float
@@ -117,7 +125,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
     fitter_ : lifelines fitter or None
         The lifelines fitter of this fit, for lifelines' own reports and plots. It is not saved by
         :func:`b2bclient.save` (``None`` after loading); every method of ChurnModel works without
-        it. ``None`` for ``"gbm"``.
+        it. ``None`` for the boosting kinds.
 
     Notes
     -----
@@ -132,20 +140,24 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
     the first level as reference (the category order, or sorted values); unseen levels at predict
     time raise. Missing or infinite values are refused with the offending columns named: put an
     imputer in front (``make_pipeline(SimpleImputer(), ChurnModel())``). Constant columns are
-    refused for the lifelines kinds.
+    refused for the lifelines kinds. ``"hgb"`` differs: it takes missing values (NaN, None) as
+    they are, its trees sending them to the side that fits best, and splits a categorical column
+    natively on its level codes (``feature_names_out_`` are then the input columns); infinite
+    values are refused there too.
 
     **Risk scores.** :meth:`predict` returns a score where higher means sooner churn: the
     log partial hazard for ``"cox"``, minus the log-time location for the AFT kinds, the churn
-    probability within the horizon for ``"gbm"``. :meth:`score` is Harrell's concordance index.
+    probability within the horizon for the boosting kinds. :meth:`score` is Harrell's
+    concordance index.
 
     **Survival curves.** ``"cox"`` uses the Breslow baseline as a step function; the AFT kinds
     their closed forms. Predictions beyond the longest training duration are refused: no model
-    here has seen data there. ``"gbm"`` predicts the churn probability at `horizon` only; its
+    here has seen data there. The boosting kinds predict the churn probability at `horizon` only; its
     survival at earlier times ``t`` is ``S(horizon) ** (Λ(t) / Λ(horizon))`` with ``Λ`` the
     Nelson-Aalen cumulative hazard of the training data, i.e. each organisation's hazard is taken
     proportional to the population's within the horizon. Times beyond `horizon` raise.
 
-    **"gbm" weights.** Rows with churn at or before the horizon are labelled 1 and weighted
+    **Boosting weights.** Rows with churn at or before the horizon are labelled 1 and weighted
     ``1 / G(T-)``, rows still observed after the horizon are labelled 0 and weighted
     ``1 / G(horizon)``, rows censored before the horizon are left out (their label is unknown);
     ``G`` is the Kaplan-Meier estimate of the censoring distribution.
@@ -191,7 +203,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         tags.target_tags.positive_only = True
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = self.kind in _boosting.NATIVE
         return tags
 
     def _validate_X(self, X: Any, *, reset: bool, method: str) -> FloatMatrix:
@@ -213,9 +225,9 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         if reset:
             if isinstance(X, pd.DataFrame):
                 validate_data(self, X, reset=True, skip_check_array=True)
-                z, enc = fit_encoding(X, owner=owner)
+                z, enc = fit_encoding(X, owner=owner, native=self._native())
             else:
-                z, enc = fit_encoding(X, owner=owner)
+                z, enc = fit_encoding(X, owner=owner, native=self._native())
                 validate_data(self, z, reset=True, skip_check_array=True)
             self._encoding = enc
             return z
@@ -228,7 +240,10 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
                 )
             X = check_array(X, dtype=np.float64, ensure_all_finite=False, input_name="X")
         validate_data(self, X, reset=False, skip_check_array=True)
-        return encode(X, self._encoding, owner=owner)
+        return encode(X, self._encoding, owner=owner, native=self._native())
+
+    def _native(self) -> bool:
+        return self.kind in _boosting.NATIVE
 
     def _check_fitted(self) -> None:
         try:
@@ -338,7 +353,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
             Features with the columns seen in fit.
         times : duration or sequence of durations
             Times after the landmark, as days (numbers) or durations such as ``"90D"``. At most
-            `max_duration_` (`horizon` for ``"gbm"``).
+            `max_duration_` (`horizon` for the boosting kinds).
 
         Returns
         -------
@@ -349,7 +364,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         Raises
         ------
         InvalidParameterError
-            If a time is negative or beyond the data (beyond the horizon for ``"gbm"``).
+            If a time is negative or beyond the data (beyond the horizon for the boosting kinds).
 
         Examples
         --------
@@ -375,7 +390,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
             Features with the columns seen in fit.
         horizon : str, int, float or pandas.Timedelta, optional
             Such as ``"180D"`` (numbers are days). Defaults to the model's `horizon`. For
-            ``"gbm"`` it must be that horizon.
+            boosting kinds it must be that horizon.
 
         Returns
         -------
@@ -388,7 +403,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         ------
         InvalidParameterError
             If no horizon is given, or it lies beyond the data, or differs from the horizon a
-            ``"gbm"`` model was fitted for.
+            boosting model was fitted for.
 
         Examples
         --------
@@ -413,8 +428,8 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         if self.kind in _boosting.KINDS and h != self.horizon_:
             raise InvalidParameterError(
                 f"The 'horizon' parameter of {owner} must be {self.horizon_:g} days for this "
-                f"kind='gbm' model, which was trained for that horizon only. Got {h:g} days "
-                f"instead. Refit with ChurnModel(kind='gbm', horizon='{h:g}D'), or use a "
+                f"kind={self.kind!r} model, which was trained for that horizon only. Got {h:g} "
+                f"days instead. Refit with ChurnModel(kind={self.kind!r}, horizon='{h:g}D'), or use a "
                 f"survival kind such as 'cox' for several horizons."
             )
         check_within(self, np.array([h]), name="horizon", owner=owner)
@@ -429,8 +444,9 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         """Return the median remaining lifetime (days) of each organisation.
 
         The median is the time at which the predicted survival falls to one half. For ``"cox"``
-        (and ``"gbm"``) it is ``inf`` when the curve stays above one half over the observed range
-        (the horizon for ``"gbm"``); the AFT kinds use their closed form, which may extrapolate.
+        (and the boosting kinds) it is ``inf`` when the curve stays above one half over the
+        observed range (the horizon for the boosting kinds); the AFT kinds use their closed form,
+        which may extrapolate.
 
         Parameters
         ----------
@@ -572,7 +588,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         Raises
         ------
         InvalidParameterError
-            For ``"gbm"``, which has no coefficients.
+            For the boosting kinds, which have no coefficients.
 
         Examples
         --------
