@@ -394,7 +394,7 @@ def with_future_rows(
 
     # Relationships established at or after t, between known and new organisations.
     rel = out["relationships"]
-    source = pick(targets, n)
+    source = owners(n)
     target = np.array([f"F-ORG-{i}" for i in range(n)], dtype=object)
     half = n // 2
     target[:half] = pick(known, half) if len(known) else target[:half]
