@@ -118,10 +118,12 @@ PUBLIC = {
     ],
     "b2bclient.btyd": [
         "BetaGeo",
+        "BetaGeoBetaBinom",
         "GammaGamma",
         "ModifiedBetaGeo",
         "ParetoNBD",
         "calibration_holdout",
+        "discrete_summary",
         "lifetime_value",
         "plot_calibration_holdout",
         "plot_p_alive_matrix",
