@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from b2bclient.cli import main
 
 
-@pytest.mark.parametrize(("n_organisations", "seed"), [(50, 0), (50, 1), (150, 0)])
+@pytest.mark.parametrize(("n_organisations", "seed"), [(50, 0), (50, 1), (50, 3), (150, 0)])
 def test_demo_exits_zero_on_small_bases(n_organisations: int, seed: int, tmp_path: Path) -> None:
     out = io.StringIO()
     with warnings.catch_warnings():
@@ -39,3 +39,6 @@ def test_demo_exits_zero_on_small_bases(n_organisations: int, seed: int, tmp_pat
     assert "error:" not in btyd_part
     assert re.search(r"\bnan\b", btyd_part, flags=re.IGNORECASE) is None
     assert (tmp_path / "report.html").is_file()
+    if seed == 3:
+        # The planted-hazard Cox fit separates on this base: the demo shows a penalised fit.
+        assert "penalizer=0.1" in text

@@ -12,7 +12,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
-from b2bclient._exceptions import InvalidParameterError
+from b2bclient._exceptions import ConvergenceError, InvalidParameterError
 from b2bclient.cli._context import Context
 
 __all__ = ["CHURN_DRIVERS", "ChurnResult", "churn_section", "planted_churn_section"]
@@ -27,6 +27,7 @@ CHURN_DRIVERS = (
 )
 _INACTIVITY = "365D"
 _HORIZON = "180D"
+_FALLBACK_PENALIZER = 0.1
 
 
 @attrs.frozen(kw_only=True)
@@ -175,9 +176,21 @@ def planted_churn_section(ctx: Context) -> None:
     # compare, to see how far observable churn (inactivity) is from the planted one.
     days, churned_by_end = landmark_survival(truth, ctx.as_of)
     planted = list(truth.hazard_coefficients.index)
-    on_truth = ChurnModel(kind="cox", penalizer=0.0).fit(
-        truth.covariates[planted], Surv.from_arrays(days, churned_by_end)
-    )
+    target = Surv.from_arrays(days, churned_by_end)
+    try:
+        on_truth = ChurnModel(kind="cox", penalizer=0.0).fit(truth.covariates[planted], target)
+    except ConvergenceError:
+        # A few dozen organisations can separate the churned from the others perfectly; the
+        # unpenalised estimate then does not exist. Show a penalised one and say so.
+        on_truth = ChurnModel(kind="cox", penalizer=_FALLBACK_PENALIZER).fit(
+            truth.covariates[planted], target
+        )
+        ctx.out.note(
+            f"The unpenalised Cox fit on the true churn times does not converge on "
+            f"{len(days):,} organisations (the data separate churned from surviving ones); the "
+            f"coefficients below carry penalizer={_FALLBACK_PENALIZER}, which shrinks them and "
+            "narrows their intervals, so they are not expected to cover the planted values."
+        )
     fitted = on_truth.explain()
     recovered = pd.DataFrame(
         {
