@@ -18,7 +18,7 @@ import pandas as pd
 from b2bclient._exceptions import InvalidParameterError
 from b2bclient._typing import Tables
 from b2bclient.base import SCHEMAS, TABLE_NAMES, ClientBase, empty_table
-from b2bclient.base._validate import _empty_series
+from b2bclient.base._coerce import empty_series as _empty_series
 
 __all__ = ["DAY_NS", "NAT", "FeatureTables", "complete_tables"]
 

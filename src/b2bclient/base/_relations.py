@@ -1,0 +1,226 @@
+"""Checks across rows and tables: keys, foreign keys, time order, status times, cycles."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from b2bclient.base._problems import Problems, RowIds, plural
+from b2bclient.base._schema import SCHEMAS, STAGES, TABLE_NAMES
+
+__all__ = ["KeyIndexes", "check_relations", "reference_positions"]
+
+_SINGULAR = {
+    "organisations": "organisation",
+    "contacts": "contact",
+    "products": "product",
+    "deals": "deal",
+    "projects": "project",
+}
+# (end column, start column) pairs whose end may not come before the start.
+_ORDER = {
+    "deals": (("closed_at", "created_at"),),
+    "projects": (("closed_at", "created_at"),),
+    "stages": (("ended_at", "started_at"),),
+    "contracts": (("ends_at", "started_at"), ("cancelled_at", "started_at")),
+}
+
+
+class KeyIndexes:
+    """The key of each single-key table as a pandas Index, built once and shared by every check."""
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame]) -> None:
+        self._tables = tables
+        self.built: dict[str, pd.Index] = {}
+
+    def __getitem__(self, table: str) -> pd.Index:
+        index = self.built.get(table)
+        if index is None:
+            index = pd.Index(self._tables[table][SCHEMAS[table].key[0]])
+            self.built[table] = index
+        return index
+
+
+def reference_positions(index: pd.Index, values: pd.Series) -> np.ndarray:
+    """Return the position in `index` (unique keys) of each value; -1 for null or unknown."""
+    pos: np.ndarray = index.get_indexer(values)
+    return pos.astype(np.int64, copy=False)
+
+
+def check_relations(
+    tables: dict[str, pd.DataFrame],
+    row_ids: dict[str, RowIds],
+    complete: dict[str, bool],
+    problems: Problems,
+    positions: dict[tuple[str, str], np.ndarray],
+    indexes: KeyIndexes,
+) -> None:
+    for name in TABLE_NAMES:
+        schema = SCHEMAS[name]
+        df = tables[name]
+        if not complete[name] or df.empty:
+            continue
+        ids = row_ids[name]
+        # duplicate keys
+        if len(schema.key) == 1 and indexes[name].is_unique:
+            dup = np.zeros(len(df), dtype=bool)
+        else:
+            dup = df.duplicated(subset=list(schema.key), keep=False).to_numpy()
+            dup &= df[list(schema.key)].notna().all(axis=1).to_numpy()
+        if dup.any():
+            problems.add(
+                name,
+                "/".join(schema.key),
+                "duplicate_key",
+                plural(int(dup.sum()), "row") + " sharing a key",
+                ids[dup],
+            )
+        # foreign keys
+        for column in schema.columns:
+            if column.references is None:
+                continue
+            if not complete[column.references]:
+                continue
+            index = indexes[column.references]
+            values = df[column.name]
+            if index.is_unique:
+                # Positions of the referenced rows: -1 for a null or an unknown reference. Kept
+                # by the ClientBase so that as_of and the extractors never hash the ids again.
+                pos = reference_positions(index, values)
+                positions[(name, column.name)] = pos
+                dangling = (pos < 0) & values.notna().to_numpy()
+            else:
+                dangling = values.notna().to_numpy() & ~values.isin(index).to_numpy()
+            if dangling.any():
+                what = _SINGULAR.get(column.references, column.references)
+                hint = f" (the {column.references} table is empty)" if len(index) == 0 else ""
+                problems.add(
+                    name,
+                    column.name,
+                    "foreign_key",
+                    f"{int(dangling.sum())} unknown {what}{'s' * (int(dangling.sum()) != 1)}{hint}",
+                    ids[dangling],
+                    values.to_numpy()[dangling],
+                )
+        # ends before starts
+        for end, start in _ORDER.get(name, ()):
+            bad = (df[end] < df[start]).to_numpy()
+            if bad.any():
+                problems.add(
+                    name,
+                    end,
+                    "order",
+                    f"{plural(int(bad.sum()), 'value')} before {start}",
+                    ids[bad],
+                    df[end].to_numpy()[bad],
+                )
+    _check_status_times(tables, row_ids, complete, problems)
+    _check_parent_cycles(tables, row_ids, complete, problems, positions)
+    _check_stage_order(tables, row_ids, complete, problems)
+    rel = tables["relationships"]
+    if complete["relationships"] and not rel.empty:
+        self_link = (rel["source_id"] == rel["target_id"]).to_numpy()
+        if self_link.any():
+            problems.add(
+                "relationships",
+                "target_id",
+                "self_reference",
+                plural(int(self_link.sum()), "link") + " from an organisation to itself",
+                row_ids["relationships"][self_link],
+            )
+
+
+def _check_status_times(
+    tables: dict[str, pd.DataFrame],
+    row_ids: dict[str, RowIds],
+    complete: dict[str, bool],
+    problems: Problems,
+) -> None:
+    """A closed deal or project needs its closing time, so ``as_of`` can revert it; an open one has none."""
+    for name, open_value in (("deals", "open"), ("projects", "active")):
+        df = tables[name]
+        if not complete[name] or df.empty:
+            continue
+        is_open = (df["status"] == open_value).to_numpy()
+        status_known = df["status"].notna().to_numpy()
+        has_close = df["closed_at"].notna().to_numpy()
+        missing = status_known & ~is_open & ~has_close
+        if missing.any():
+            problems.add(
+                name,
+                "closed_at",
+                "closed_at_missing",
+                f"{plural(int(missing.sum()), 'null')} where status is not {open_value!r}; a closed row needs the time it closed",
+                row_ids[name][missing],
+            )
+        stray = is_open & has_close
+        if stray.any():
+            problems.add(
+                name,
+                "closed_at",
+                "closed_at_on_open",
+                f"{plural(int(stray.sum()), 'value')} on rows whose status is {open_value!r}",
+                row_ids[name][stray],
+            )
+
+
+def _check_parent_cycles(
+    tables: dict[str, pd.DataFrame],
+    row_ids: dict[str, RowIds],
+    complete: dict[str, bool],
+    problems: Problems,
+    positions: dict[tuple[str, str], np.ndarray],
+) -> None:
+    orgs = tables["organisations"]
+    parent = positions.get(("organisations", "parent_id"))  # absent when keys are not unique
+    if parent is None or not complete["organisations"] or not (parent >= 0).any():
+        return
+    n = len(parent)
+    jump = parent.copy()
+    for _ in range(int(np.ceil(np.log2(max(n, 2)))) + 1):
+        has = jump >= 0
+        nxt = jump.copy()
+        nxt[has] = jump[jump[has]]
+        jump = nxt
+    # after more than n steps a chain that has not reached a root is in, or hangs below, a cycle
+    bad = jump >= 0
+    if bad.any():
+        problems.add(
+            "organisations",
+            "parent_id",
+            "cycle",
+            f"{plural(int(bad.sum()), 'organisation')} in or below a parent_id cycle",
+            row_ids["organisations"][bad],
+            orgs["parent_id"].to_numpy()[bad],
+        )
+
+
+def _check_stage_order(
+    tables: dict[str, pd.DataFrame],
+    row_ids: dict[str, RowIds],
+    complete: dict[str, bool],
+    problems: Problems,
+) -> None:
+    stages = tables["stages"]
+    if not complete["stages"] or stages.empty:
+        return
+    rank = stages["stage"].cat.codes.to_numpy()
+    order = np.lexsort((rank, stages["project_id"].astype(object).fillna("").to_numpy()))
+    ordered = stages.iloc[order]
+    starts = ordered["started_at"]
+    previous_max = starts.groupby(ordered["project_id"].to_numpy(), sort=False).cummax()
+    previous_max = previous_max.groupby(ordered["project_id"].to_numpy(), sort=False).shift(1)
+    bad_sorted = (starts < previous_max).to_numpy()
+    if bad_sorted.any():
+        bad = np.zeros(len(stages), dtype=bool)
+        bad[order[bad_sorted]] = True
+        problems.add(
+            "stages",
+            "started_at",
+            "stage_order",
+            f"{plural(int(bad.sum()), 'stage')} starting before an earlier stage ({' < '.join(STAGES)})",
+            row_ids["stages"][bad],
+            stages["started_at"].to_numpy()[bad],
+        )
