@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from b2bclient.base._problems import Problems, RowIds, plural
+from b2bclient.base._problems import SHOW, Problems, RowIds, plural
 from b2bclient.base._schema import SCHEMAS, STAGES, TABLE_NAMES
 
 __all__ = ["KeyIndexes", "check_relations", "reference_positions"]
@@ -44,9 +44,22 @@ class KeyIndexes:
 
 
 def reference_positions(index: pd.Index, values: pd.Series) -> np.ndarray:
-    """Return the position in `index` (unique keys) of each value; -1 for null or unknown."""
-    pos: np.ndarray = index.get_indexer(values)
-    return pos.astype(np.int64, copy=False)
+    """Return the position in `index` (unique keys) of each value; -1 for null or unknown.
+
+    A null value is -1 even when the index holds a null key: a missing reference never points at
+    a row whose own key is missing.
+    """
+    pos: np.ndarray = index.get_indexer(values).astype(np.int64, copy=False)
+    if index.hasnans:
+        pos[values.isna().to_numpy()] = -1
+    return pos
+
+
+def _shown(values: np.ndarray) -> str:
+    """Return the first distinct values as a list for a message, with a count of the others."""
+    distinct = list(dict.fromkeys(values.tolist()))
+    more = f" and {len(distinct) - SHOW} more" if len(distinct) > SHOW else ""
+    return f"{distinct[:SHOW]}{more}"
 
 
 def check_relations(
@@ -96,13 +109,15 @@ def check_relations(
             if dangling.any():
                 what = _SINGULAR.get(column.references, column.references)
                 hint = f" (the {column.references} table is empty)" if len(index) == 0 else ""
+                bad_values = values.to_numpy()[dangling]
+                count = int(dangling.sum())
                 problems.add(
                     name,
                     column.name,
                     "foreign_key",
-                    f"{int(dangling.sum())} unknown {what}{'s' * (int(dangling.sum()) != 1)}{hint}",
+                    f"{count} unknown {what}{'s' * (count != 1)} {_shown(bad_values)}{hint}",
                     ids[dangling],
-                    values.to_numpy()[dangling],
+                    bad_values,
                 )
         # ends before starts
         for end, start in _ORDER.get(name, ()):
@@ -117,6 +132,7 @@ def check_relations(
                     df[end].to_numpy()[bad],
                 )
     _check_status_times(tables, row_ids, complete, problems)
+    _check_contact_owners(tables, row_ids, problems, positions)
     _check_parent_cycles(tables, row_ids, complete, problems, positions)
     _check_stage_order(tables, row_ids, complete, problems)
     rel = tables["relationships"]
@@ -164,6 +180,38 @@ def _check_status_times(
                 f"{plural(int(stray.sum()), 'value')} on rows whose status is {open_value!r}",
                 row_ids[name][stray],
             )
+
+
+def _check_contact_owners(
+    tables: dict[str, pd.DataFrame],
+    row_ids: dict[str, RowIds],
+    problems: Problems,
+    positions: dict[tuple[str, str], np.ndarray],
+) -> None:
+    """An interaction's contact must be a contact of the interaction's own organisation."""
+    contact = positions.get(("interactions", "contact_id"))
+    org = positions.get(("interactions", "organisation_id"))
+    owner = positions.get(("contacts", "organisation_id"))
+    if contact is None or org is None or owner is None:
+        return  # a key or reference problem is already reported
+    has = (contact >= 0) & (org >= 0)
+    contact_org = np.where(has, owner[np.maximum(contact, 0)], -1)
+    bad = has & (contact_org >= 0) & (contact_org != org)
+    if not bad.any():
+        return
+    org_ids = tables["organisations"]["organisation_id"].to_numpy(dtype=object)
+    first = int(np.flatnonzero(bad)[0])
+    contacts = tables["interactions"]["contact_id"].to_numpy(dtype=object)[bad]
+    problems.add(
+        "interactions",
+        "contact_id",
+        "contact_organisation",
+        f"{plural(int(bad.sum()), 'contact')} of another organisation, e.g. contact "
+        f"{contacts[0]!r} of {org_ids[contact_org[first]]!r} on an interaction of "
+        f"{org_ids[org[first]]!r}",
+        row_ids["interactions"][bad],
+        contacts,
+    )
 
 
 def _check_parent_cycles(

@@ -139,6 +139,9 @@ def _coerce_table(
         dup = sorted(set(map(str, df.columns[df.columns.duplicated()])))
         problems.add(name, ",".join(dup), "duplicate_column", "columns appear more than once")
         return empty_table(name), RowIds(schema, empty_table(name)), False
+    # Rows are named by the key the user gave; without one (an order log gets generated deal
+    # ids) by their position, so that a message points at the user's rows.
+    ids = RowIds(schema, df)
     df = _apply_defaults(name, df)
     complete = True
     for col in schema.required:
@@ -147,7 +150,6 @@ def _coerce_table(
             complete = False
     out: dict[str, pd.Series] = {}
     n = len(df)
-    ids = RowIds(schema, df)
     for column in schema.columns:
         if column.name not in df.columns:
             out[column.name] = empty_series(column, n)
