@@ -130,7 +130,9 @@ def _orgs_and_deals(draw: st.DrawFn) -> list:
     ]
     deals = []
     for k in range(draw(st.integers(0, 6))):
-        created = draw(_times)
+        owner = draw(st.sampled_from(orgs))
+        # a deal is not dated before its organisation was created (validation refuses it)
+        created = owner.created_at + pd.Timedelta(days=draw(st.integers(0, 2000)))
         status = draw(st.sampled_from(list(DealStatus)))
         closed = (
             None
@@ -140,7 +142,7 @@ def _orgs_and_deals(draw: st.DrawFn) -> list:
         deals.append(
             Deal(
                 deal_id=f"D{k}",
-                organisation_id=draw(st.sampled_from(ids)),
+                organisation_id=owner.organisation_id,
                 created_at=created,
                 closed_at=closed,
                 status=status,

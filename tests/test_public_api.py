@@ -9,6 +9,7 @@ import pytest
 PUBLIC = {
     "b2bclient": [
         "B2BClientError",
+        "B2BClientWarning",
         "ClientBase",
         "ConvergenceError",
         "FormatError",
@@ -59,6 +60,7 @@ PUBLIC = {
         "ClientBase",
         "Column",
         "TableSchema",
+        "deals_from_orders",
         "empty_table",
     ],
     "b2bclient.datasets": ["SyntheticTruth", "make_client_base"],
@@ -160,7 +162,9 @@ def test_every_error_is_a_b2bclient_error_and_a_builtin():
 
     for name in bc.__all__:
         obj = getattr(bc, name)
-        if isinstance(obj, type) and issubclass(obj, Exception) and obj is not bc.B2BClientError:
+        if isinstance(obj, type) and issubclass(obj, Warning):
+            assert issubclass(obj, bc.B2BClientWarning) and issubclass(obj, UserWarning), name
+        elif isinstance(obj, type) and issubclass(obj, Exception) and obj is not bc.B2BClientError:
             assert issubclass(obj, bc.B2BClientError), name
             assert any(
                 base.__module__ == "builtins" and base is not Exception for base in obj.__mro__[1:]

@@ -167,7 +167,7 @@ def test_end_before_start(raw_frames, table, column, row, value, row_id):
 
 def test_unknown_enum_values(raw_frames):
     raw_frames["interactions"].loc[2, "channel"] = "pigeon"
-    raw_frames["deals"].loc[0, "status"] = "WON"
+    raw_frames["deals"].loc[0, "status"] = "closed"
     raw_frames["organisations"].loc[1, "size_band"] = "huge"
     err = _raises(raw_frames)
     assert _only(err, "interactions", "channel", "enum").row_id.tolist() == ["I-3"]

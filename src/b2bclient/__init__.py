@@ -8,6 +8,7 @@ and the models built on them.
 from b2bclient import model
 from b2bclient._exceptions import (
     B2BClientError,
+    B2BClientWarning,
     ConvergenceError,
     FormatError,
     InvalidParameterError,
@@ -44,6 +45,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "B2BClientError",
+    "B2BClientWarning",
     "ClientBase",
     "ConvergenceError",
     "FormatError",

@@ -154,8 +154,9 @@ def read_sql(con: Any, *, prefix: str = "", schema: str | None = None) -> dict[s
             table = prefix + name
             if table not in present:
                 continue
-            times = [c.name for c in SCHEMAS[name].columns if c.kind == "time"]
-            frames[name] = pd.read_sql_table(table, connection, schema=schema, parse_dates=times)
+            # No parse_dates: times stored as text go through the loaders' one parsing path
+            # (pandas' own parsing turns a column of mixed formats into NaT).
+            frames[name] = pd.read_sql_table(table, connection, schema=schema)
     if "organisations" not in frames:
         raise _missing_organisations(f"no table {prefix + 'organisations'!r} in the database")
     return frames

@@ -7,7 +7,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from b2bclient.base._options import LoadOptions
 from b2bclient.base._problems import SHOW, Problems, RowIds, plural
+from b2bclient.base._repairs import Repairs
 from b2bclient.base._schema import SCHEMAS, STAGES, TABLE_NAMES
 
 __all__ = ["KeyIndexes", "check_relations", "reference_positions"]
@@ -69,7 +71,10 @@ def check_relations(
     problems: Problems,
     positions: dict[tuple[str, str], np.ndarray],
     indexes: KeyIndexes,
+    repairs: Repairs,
+    options: LoadOptions,
 ) -> None:
+    """Check keys, references and orders across rows and tables; apply the requested repairs."""
     for name in TABLE_NAMES:
         schema = SCHEMAS[name]
         df = tables[name]
@@ -132,6 +137,9 @@ def check_relations(
                     df[end].to_numpy()[bad],
                 )
     _check_status_times(tables, row_ids, complete, problems)
+    if "known_since_first_activity" in options.repair:
+        _known_since_first_activity(tables, positions, repairs)
+    _check_known_before_activity(tables, row_ids, problems, positions)
     _check_contact_owners(tables, row_ids, problems, positions)
     _check_parent_cycles(tables, row_ids, complete, problems, positions)
     _check_stage_order(tables, row_ids, complete, problems)
@@ -180,6 +188,101 @@ def _check_status_times(
                 f"{plural(int(stray.sum()), 'value')} on rows whose status is {open_value!r}",
                 row_ids[name][stray],
             )
+
+
+# Rows that hang from an organisation, with the time from which they are known.
+_DATED_BY_ORGANISATION = (
+    ("contacts", "organisation_id", "created_at"),
+    ("projects", "organisation_id", "created_at"),
+    ("deals", "organisation_id", "created_at"),
+    ("interactions", "organisation_id", "occurred_at"),
+    ("contracts", "organisation_id", "started_at"),
+    ("relationships", "source_id", "since"),
+    ("relationships", "target_id", "since"),
+)
+
+
+def _dated_rows(
+    tables: dict[str, pd.DataFrame], positions: dict[tuple[str, str], np.ndarray]
+) -> list[tuple[str, str, str, np.ndarray, np.ndarray]]:
+    """Return (table, reference, time column, organisation row, time in ns) of dated rows."""
+    out = []
+    for table, reference, column in _DATED_BY_ORGANISATION:
+        pos = positions.get((table, reference))
+        if pos is None:
+            continue  # keys that are not unique, reported already
+        times = tables[table][column].to_numpy().view(np.int64)
+        has = (pos >= 0) & (times != _NAT)
+        out.append((table, reference, column, np.where(has, pos, -1), times))
+    return out
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+def _known_since_first_activity(
+    tables: dict[str, pd.DataFrame],
+    positions: dict[tuple[str, str], np.ndarray],
+    repairs: Repairs,
+) -> None:
+    """Move each organisation's created_at back to its earliest dated row, and report it."""
+    orgs = tables["organisations"]
+    created = orgs["created_at"].to_numpy().view(np.int64)
+    earliest = np.where(created == _NAT, np.iinfo(np.int64).max, created)
+    for _, _, _, pos, times in _dated_rows(tables, positions):
+        has = pos >= 0
+        np.minimum.at(earliest, pos[has], times[has])
+    moved = (created != _NAT) & (earliest < created)
+    if not moved.any():
+        return
+    new = np.where(moved, earliest, created).view("datetime64[ns]")
+    tables["organisations"] = orgs.assign(created_at=new)
+    ids = orgs["organisation_id"].to_numpy(dtype=object)[moved]
+    before = orgs["created_at"].to_numpy()[moved]
+    after = new[moved]
+    n = int(moved.sum())
+    repairs.add(
+        "organisations",
+        "created_at",
+        "known_since_first_activity",
+        f"{plural(n, 'organisation')} known since {'its' if n == 1 else 'their'} first activity: "
+        f"created_at moved back to the earliest row of the organisation (e.g. {ids[0]!r} from "
+        f"{pd.Timestamp(before[0])} to {pd.Timestamp(after[0])})",
+        [
+            (i, pd.Timestamp(b), pd.Timestamp(a), 1)
+            for i, b, a in zip(ids, before, after, strict=True)
+        ],
+    )
+
+
+def _check_known_before_activity(
+    tables: dict[str, pd.DataFrame],
+    row_ids: dict[str, RowIds],
+    problems: Problems,
+    positions: dict[tuple[str, str], np.ndarray],
+) -> None:
+    """A row dated before its organisation's created_at would be seen by as_of without it."""
+    created = tables["organisations"]["created_at"].to_numpy().view(np.int64)
+    org_ids = tables["organisations"]["organisation_id"].to_numpy(dtype=object)
+    for table, reference, column, pos, times in _dated_rows(tables, positions):
+        has = pos >= 0
+        org_created = np.where(has, created[np.maximum(pos, 0)], _NAT)
+        bad = has & (org_created != _NAT) & (times < org_created)
+        if not bad.any():
+            continue
+        first = int(np.flatnonzero(bad)[0])
+        whose = "its organisation" if reference == "organisation_id" else f"its {reference[:-3]}"
+        problems.add(
+            table,
+            column,
+            "before_organisation",
+            f"{plural(int(bad.sum()), 'row')} dated before the created_at of {whose} (e.g. "
+            f"{pd.Timestamp(times[first])} for {org_ids[pos[first]]!r}, created "
+            f"{pd.Timestamp(created[pos[first]])}); pass repair='known_since_first_activity' to "
+            f"move created_at back to the first activity",
+            row_ids[table][bad],
+            tables[table][column].to_numpy()[bad],
+        )
 
 
 def _check_contact_owners(

@@ -372,4 +372,8 @@ def calibration_holdout(
     cal_end, hold_end = _holdout_dates(calibration_end, holdout_end)
     alias = parse_freq(freq, owner=owner)
     transactions, _ = _purchases(base, hold_end)
+    # The calibration part holds the organisations known at calibration_end, as rfm_summary does.
+    orgs = base.organisations
+    known = orgs.loc[orgs["created_at"] < cal_end, _ID]
+    transactions = transactions.loc[transactions[_ID].isin(known)]
     return holdout_from_transactions(transactions, cal_end, hold_end, freq=alias, monetary=monetary)

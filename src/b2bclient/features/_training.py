@@ -10,7 +10,7 @@ import pandas as pd
 
 from b2bclient._exceptions import InvalidParameterError, MissingDependencyError
 from b2bclient._optional import import_optional
-from b2bclient._time import to_duration, to_timestamp
+from b2bclient._time import add_duration, to_duration, to_timestamp
 from b2bclient.base import SCHEMAS
 from b2bclient.features._build import ExtractorsLike, build_features, resolve_extractors
 from b2bclient.features._frames import concat_rows
@@ -153,11 +153,12 @@ def training_frame(
     h = to_duration(
         label.horizon if horizon is None else horizon, name="horizon", owner="training_frame"
     )
-    chosen = resolve_extractors(extractors, owner="training_frame")
+    chosen = resolve_extractors(extractors, owner="training_frame", base=base)
+    end = add_duration(times[-1], h, name="cutoffs", owner="training_frame")
     last = _last_event(base)
-    if last is not None and times[-1] + h > last:
+    if last is not None and end > last:
         warnings.warn(
-            f"The observation window of the last cutoff ends at {times[-1] + h}, after the last "
+            f"The observation window of the last cutoff ends at {end}, after the last "
             f"event in the base ({last}); labels there are partly unobserved. Use earlier cutoffs "
             f"or a shorter horizon.",
             UserWarning,
