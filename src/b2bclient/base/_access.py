@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -22,34 +21,10 @@ from b2bclient.model._records import (
     Product,
     Project,
     Record,
+    id_text,
 )
 
 __all__ = ["TableAccess", "id_text"]
-
-
-def id_text(value: Any) -> str | None:
-    """Return the text an id is held as: strings as they are, whole numbers as their digits.
-
-    The rule is the loaders': ``1001``, ``numpy.int64(1001)`` and ``1001.0`` are ``'1001'``.
-    Returns None for a value that is not an id (a boolean, a fraction, a float beyond 2**53).
-
-    Examples
-    --------
-    >>> id_text(1001), id_text("O-1"), id_text(1001.0), id_text(1.5)
-    ('1001', 'O-1', '1001', None)
-    """
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (bool, np.bool_)):
-        return None
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    if isinstance(value, numbers.Real):
-        number = float(value)
-        if np.isfinite(number) and number.is_integer() and abs(number) <= 2.0**53:
-            return str(int(number))
-        return None
-    return None
 
 
 class _ReadOnlyTables(Mapping[str, pd.DataFrame]):
