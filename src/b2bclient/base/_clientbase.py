@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,9 +11,9 @@ import pandas as pd
 
 from b2bclient._exceptions import B2BClientWarning, InvalidParameterError
 from b2bclient._time import to_timestamp
-from b2bclient.base import _io
 from b2bclient.base._access import TableAccess
 from b2bclient.base._options import LoadOptions
+from b2bclient.base._readers import ReadWrite
 from b2bclient.base._repairs import empty_repairs
 from b2bclient.base._schema import SCHEMAS, TABLE_NAMES
 from b2bclient.base._validate import coerce_tables
@@ -23,7 +22,7 @@ from b2bclient.model._records import Record
 __all__ = ["ClientBase"]
 
 
-class ClientBase(TableAccess):
+class ClientBase(TableAccess, ReadWrite):
     """A validated set of the ten canonical tables of a B2B client base.
 
     Build one with :meth:`from_frames`, :meth:`from_records` or a reader (:meth:`read_parquet`,
@@ -447,171 +446,3 @@ class ClientBase(TableAccess):
         view._repairs = self._repairs
         view._absent = self._absent
         return view
-
-    # --- I/O ------------------------------------------------------------------------------------
-
-    def to_parquet(self, path: str | Path) -> None:
-        """Write one Parquet file per table into the directory `path` (needs the ``parquet`` extra).
-
-        Examples
-        --------
-        >>> import pandas as pd, tempfile
-        >>> orgs = pd.DataFrame({"organisation_id": ["O-1"], "created_at": ["2024-01-01"]})
-        >>> base = ClientBase.from_frames(orgs)
-        >>> with tempfile.TemporaryDirectory() as d:
-        ...     base.to_parquet(d)
-        ...     ClientBase.read_parquet(d).equals(base)
-        True
-        """
-        _io.to_parquet(self._tables, Path(path))
-
-    @classmethod
-    def read_parquet(
-        cls,
-        path: str | Path,
-        *,
-        date_format: str | Mapping[str, str] | None = None,
-        dayfirst: bool | None = None,
-        columns: Mapping[str, Any] | None = None,
-        values: Mapping[str, Any] | None = None,
-        repair: str | Iterable[str] | None = None,
-    ) -> ClientBase:
-        """Read and validate a directory of ``<table>.parquet`` files (as :meth:`to_parquet` writes).
-
-        Parameters
-        ----------
-        path : str or pathlib.Path
-            The directory; only ``organisations.parquet`` is required.
-        date_format, dayfirst, columns, values, repair
-            Loading options, as in :class:`ClientBase`.
-
-        Returns
-        -------
-        ClientBase
-        """
-        options = LoadOptions.make(
-            date_format=date_format,
-            dayfirst=dayfirst,
-            columns=columns,
-            values=values,
-            repair=repair,
-            owner="ClientBase.read_parquet",
-        )
-        return cls._load(_io.read_parquet(Path(path)), options)
-
-    def to_csv(self, path: str | Path) -> None:
-        """Write one CSV file per table into the directory `path` (times in ISO 8601, UTC)."""
-        _io.to_csv(self._tables, Path(path))
-
-    @classmethod
-    def read_csv(
-        cls,
-        path: str | Path,
-        *,
-        date_format: str | Mapping[str, str] | None = None,
-        dayfirst: bool | None = None,
-        columns: Mapping[str, Any] | None = None,
-        values: Mapping[str, Any] | None = None,
-        repair: str | Iterable[str] | None = None,
-    ) -> ClientBase:
-        """Read and validate a directory of ``<table>.csv`` files; only ``organisations.csv`` is required.
-
-        Parameters
-        ----------
-        path : str or pathlib.Path
-            The directory.
-        date_format, dayfirst, columns, values, repair
-            Loading options, as in :class:`ClientBase`.
-
-        Returns
-        -------
-        ClientBase
-
-        Examples
-        --------
-        >>> import pandas as pd, tempfile
-        >>> orgs = pd.DataFrame({"organisation_id": ["007"], "created_at": ["2024-01-01T10:00+02:00"]})
-        >>> with tempfile.TemporaryDirectory() as d:
-        ...     ClientBase.from_frames(orgs).to_csv(d)
-        ...     ClientBase.read_csv(d).organisations.iloc[0].tolist()[::8]
-        ['007', Timestamp('2024-01-01 08:00:00')]
-        """
-        options = LoadOptions.make(
-            date_format=date_format,
-            dayfirst=dayfirst,
-            columns=columns,
-            values=values,
-            repair=repair,
-            owner="ClientBase.read_csv",
-        )
-        return cls._load(_io.read_csv(Path(path)), options)
-
-    def to_sql(
-        self, con: Any, *, prefix: str = "", schema: str | None = None, if_exists: str = "fail"
-    ) -> None:
-        """Write every table to a SQL database through SQLAlchemy (needs the ``sql`` extra).
-
-        Parameters
-        ----------
-        con : str or sqlalchemy.engine.Engine
-            A SQLAlchemy URL (``"sqlite:///clients.db"``, ``"postgresql+psycopg://..."``) or engine.
-        prefix : str
-            Prefix of the table names, for sharing a database with other data.
-        schema : str, optional
-            Database schema (PostgreSQL) to write into.
-        if_exists : {"fail", "replace"}
-            What to do when a table already exists.
-
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> import sqlalchemy
-        >>> engine = sqlalchemy.create_engine("sqlite://")
-        >>> orgs = pd.DataFrame({"organisation_id": ["O-1"], "created_at": ["2024-01-01"]})
-        >>> ClientBase.from_frames(orgs).to_sql(engine)
-        >>> ClientBase.read_sql(engine).organisations["organisation_id"].tolist()
-        ['O-1']
-        """
-        _io.to_sql(self._tables, con, prefix=prefix, schema=schema, if_exists=if_exists)
-
-    @classmethod
-    def read_sql(
-        cls,
-        con: Any,
-        *,
-        prefix: str = "",
-        schema: str | None = None,
-        date_format: str | Mapping[str, str] | None = None,
-        dayfirst: bool | None = None,
-        columns: Mapping[str, Any] | None = None,
-        values: Mapping[str, Any] | None = None,
-        repair: str | Iterable[str] | None = None,
-    ) -> ClientBase:
-        """Read and validate the tables written by :meth:`to_sql` (or any with the canonical names).
-
-        Times stored as text are parsed by the same rules as every other loader.
-
-        Parameters
-        ----------
-        con : str or sqlalchemy.engine.Engine
-            A SQLAlchemy URL or engine.
-        prefix : str
-            Prefix of the table names.
-        schema : str, optional
-            Database schema (PostgreSQL) to read from.
-        date_format, dayfirst, columns, values, repair
-            Loading options, as in :class:`ClientBase`.
-
-        Returns
-        -------
-        ClientBase
-        """
-        options = LoadOptions.make(
-            date_format=date_format,
-            dayfirst=dayfirst,
-            columns=columns,
-            values=values,
-            repair=repair,
-            owner="ClientBase.read_sql",
-        )
-        return cls._load(_io.read_sql(con, prefix=prefix, schema=schema), options)
