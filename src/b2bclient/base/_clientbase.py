@@ -12,6 +12,7 @@ import pandas as pd
 from b2bclient._exceptions import B2BClientWarning, InvalidParameterError
 from b2bclient._time import to_timestamp
 from b2bclient.base._access import TableAccess
+from b2bclient.base._frozen import freeze
 from b2bclient.base._options import LoadOptions
 from b2bclient.base._readers import ReadWrite
 from b2bclient.base._repairs import empty_repairs
@@ -129,8 +130,10 @@ class ClientBase(TableAccess, ReadWrite):
         self._repairs = empty_repairs()
         if validate:
             validated = coerce_tables(tables, options)
-            self._tables = validated.tables
+            self._tables = {name: freeze(df) for name, df in validated.tables.items()}
             self._positions = validated.positions
+            for positions in self._positions.values():
+                positions.flags.writeable = False
             self._index = validated.key_indexes
             self._repairs = validated.repairs.frame()
             message = validated.repairs.message()
@@ -441,7 +444,11 @@ class ClientBase(TableAccess, ReadWrite):
         from b2bclient.base._asof import cut_tables
 
         tables, positions = cut_tables(self._tables, cut, self.reference_positions)
-        view = ClientBase(tables, validate=False, known_before=cut)
+        view = ClientBase(
+            {name: freeze(df) for name, df in tables.items()}, validate=False, known_before=cut
+        )
+        for pos in positions.values():
+            pos.flags.writeable = False
         view._positions.update(positions)
         view._repairs = self._repairs
         view._absent = self._absent

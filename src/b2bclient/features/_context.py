@@ -89,7 +89,8 @@ class FeatureTables(Mapping[str, pd.DataFrame]):
         if not isinstance(tables, ClientBase):
             tables = ClientBase(complete_tables(tables), validate=False)
         self._base = tables
-        self._tables = tables.tables
+        # The base's own read-only frames: extractors read them without a copy per access.
+        self._tables = tables._frames
         self._as_of = to_timestamp(as_of, owner="FeatureTables")
         self._cache: dict[Any, Any] = {}
 
