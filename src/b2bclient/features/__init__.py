@@ -3,7 +3,8 @@
 Extractors declare the tables they read and the columns they write and compute from rows known
 before ``as_of`` only; :func:`build_features` runs them on a client base cut once at ``as_of``
 (with pandas or on a Dask cluster) and :func:`training_frame` stacks them at several cutoffs with a
-label observed after each.
+label observed after each; :func:`preprocessor` turns a feature frame into the model matrix
+every estimator can take.
 
 Examples
 --------
@@ -26,6 +27,7 @@ from b2bclient.features._extractors import (
     Services,
 )
 from b2bclient.features._labels import NextPurchase, NoActivity, ProcurementReached, WonDeal
+from b2bclient.features._preprocess import FeaturePreprocessor, preprocessor
 from b2bclient.features._protocol import Extractor, ExtractorTags, Label
 from b2bclient.features._registry import (
     ENTRY_POINT_GROUP,
@@ -43,6 +45,7 @@ __all__ = [
     "Engagement",
     "Extractor",
     "ExtractorTags",
+    "FeaturePreprocessor",
     "FeatureTables",
     "Firmographics",
     "Label",
@@ -61,6 +64,7 @@ __all__ = [
     "get_extractor",
     "list_extractors",
     "load_plugins",
+    "preprocessor",
     "register_extractor",
     "training_frame",
     "unregister_extractor",
