@@ -97,7 +97,7 @@ def test_files_that_are_not_tables_are_named_in_a_warning(tmp_path):
 def test_a_table_file_with_the_wrong_case_is_an_error_with_a_suggestion(tmp_path):
     bc.ClientBase.from_frames(_orgs()).to_csv(tmp_path)
     (tmp_path / "deals.csv").rename(tmp_path / "Deals.csv")
-    with pytest.raises(bc.InvalidTablesError, match="did you mean 'deals.csv'") as info:
+    with pytest.raises(bc.InvalidTablesError, match=r"did you mean 'deals\.csv'") as info:
         bc.ClientBase.read_csv(tmp_path)
     assert info.value.problems[["table", "check", "value"]].values.tolist() == [
         ["deals", "file_name", "Deals.csv"]
@@ -108,7 +108,7 @@ def test_a_misspelt_parquet_file_is_an_error(tmp_path):
     pytest.importorskip("pyarrow")
     bc.ClientBase.from_frames(_orgs()).to_parquet(tmp_path)
     (tmp_path / "contacts.parquet").rename(tmp_path / "contact.parquet")
-    with pytest.raises(bc.InvalidTablesError, match="did you mean 'contacts.parquet'"):
+    with pytest.raises(bc.InvalidTablesError, match=r"did you mean 'contacts\.parquet'"):
         bc.ClientBase.read_parquet(tmp_path)
 
 
