@@ -102,6 +102,7 @@ def test_training_frame_chooses_the_default_extractors_like_build_features():
     frame = training_frame(_order_log(), ["2023-04-01"], NextPurchase("90D"))
     built = build_features(_order_log(), "2023-04-01")
     assert [c for c in frame.columns if "__" in c] == list(built.columns)
+    assert not [c for c in frame.columns if c.startswith(("engagement__", "contracts__"))]
 
 
 def test_survival_frame_takes_extractors_like_build_features():

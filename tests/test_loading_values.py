@@ -139,6 +139,9 @@ def test_float_ids_that_are_not_exact_whole_numbers_are_refused(ids):
     problems = _problems({"organisations": orgs})
     assert set(problems["check"]) == {"type"}
     assert "duplicate_key" not in set(problems["check"])
+    # a refused id names no row: the rows are named by position, not by the float's text
+    assert problems["row_id"].tolist()[0] == "row 0"
+    assert all(r.startswith("row ") or r == "2" for r in problems["row_id"])
 
 
 # --- 17: raw errors from deep inside pandas -------------------------------------------------------

@@ -92,9 +92,25 @@ class RowIds:
             return [f"row {i}" for i in positions]
         out = []
         for i in positions:
-            values = [part[i] for part in self._parts]
-            if any(pd.isna(v) for v in values):
+            texts = [_key_text(part[i]) for part in self._parts]
+            if any(t is None for t in texts):
                 out.append(f"row {i}")
             else:
-                out.append("/".join(map(str, values)))
+                out.append("/".join(map(str, texts)))
         return out
+
+
+def _key_text(value: Any) -> str | None:
+    """Return a key value as the id it loads as, or None when it names no row (null, invalid)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        return None
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        # a float names a row only as the whole number it is read as; 1e20 is no one's id
+        if np.isfinite(value) and float(value).is_integer() and abs(value) < 2**53:
+            return str(int(value))
+        return None
+    return None if pd.api.types.is_scalar(value) and pd.isna(value) else str(value)
