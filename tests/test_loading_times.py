@@ -63,6 +63,15 @@ def test_month_first_is_available_and_refuses_day_first_only_values():
     assert problems["value"].tolist() == ["13.02.2023"]
 
 
+@pytest.mark.parametrize("options", [{}, {"dayfirst": True}])
+def test_a_two_digit_year_needs_a_date_format_whatever_dayfirst_says(options):
+    with pytest.raises(bc.InvalidTablesError, match=r"two-digit year .*'%d\.%m\.%y'") as info:
+        bc.ClientBase.from_frames(_orgs(["13.02.23"]), **options)
+    assert "pass dayfirst" not in str(info.value)  # dayfirst does not say the century
+    base = bc.ClientBase.from_frames(_orgs(["13.02.23"]), date_format="%d.%m.%y")
+    assert base.organisations.loc[0, "created_at"] == pd.Timestamp("2023-02-13")
+
+
 def test_a_column_mixing_day_first_and_month_first_dates_is_refused():
     problems = _problems({"organisations": _orgs(["13.02.2023", "02/13/2023"])})
     assert set(problems["check"]) == {"ambiguous_date"}

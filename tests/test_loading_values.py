@@ -299,7 +299,7 @@ def test_enum_values_match_ignoring_case_and_spacing_and_are_reported(raw_frames
 @pytest.mark.parametrize(
     ("options", "match"),
     [
-        ({"columns": {"Organisation Id": "organisation_id"}}, "renames 'Organisation Id'"),
+        ({"columns": {"Organisation Id": "organisation_id"}}, "'Organisation Id', which no table"),
         ({"columns": {"deal": {"a": "b"}}}, "Did you mean .deals."),
         ({"values": {"stage": {"x": "y"}}}, "column 'stage'"),
         ({"columns": ["organisation_id"]}, "must be a mapping"),

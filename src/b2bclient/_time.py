@@ -321,10 +321,12 @@ def _parse_other(
         return out, reasons, hints
     # Which reading each value allows: "D" day-first, "M" month-first, "" neither question.
     reading = np.full(n, "", dtype=object)
+    two_digit = np.zeros(n, dtype=bool)
     for i in map(int, np.flatnonzero(reasons == _OK)):
         order, year_digits = _order(cleaned[i])
         if order and year_digits != 4:
-            reasons[i] = _AMBIGUOUS  # a two-digit year: which century?
+            reasons[i] = _AMBIGUOUS  # a two-digit year: which century? dayfirst does not say
+            two_digit[i] = True
             continue
         if order == "":
             reading[i] = "Y" if _NUMERIC_DATE.match(cleaned[i]) is None else "?"
@@ -356,7 +358,7 @@ def _parse_other(
                 f"the column mixes day-first ({values[only_day[0]]!r}) and month-first "
                 f"({values[only_month[0]]!r}) dates"
             )
-        ambiguous = np.flatnonzero(reasons == _AMBIGUOUS)
+        ambiguous = np.flatnonzero((reasons == _AMBIGUOUS) & ~two_digit)
         if len(ambiguous):
             formats = _suggest_formats(cleaned[ambiguous[0]])
             advice = "pass dayfirst=True or dayfirst=False" + (
@@ -365,6 +367,13 @@ def _parse_other(
             hints["ambiguous_date"] = "; ".join(
                 [h for h in (hints.get("ambiguous_date", ""), advice) if h]
             )
+    if two_digit.any():
+        example = values[int(np.flatnonzero(two_digit)[0])]
+        formats = _suggest_formats(cleaned[int(np.flatnonzero(two_digit)[0])])
+        advice = f"a two-digit year such as {example!r} needs date_format={formats}"
+        hints["ambiguous_date"] = "; ".join(
+            [h for h in (hints.get("ambiguous_date", ""), advice) if h]
+        )
     for code, first in (("Y", False), ("D", True), ("M", False)):
         todo = np.flatnonzero((reading == code) & (reasons == _OK))
         if len(todo):

@@ -186,10 +186,10 @@ class LoadOptions:
             found = set().union(*targets.values()) if targets else set()
             missing = [c for c in mapping if c not in found]
             if missing:
-                where = "any table" if table == _ALL else f"table {table!r}"
+                where = "no table has" if table == _ALL else f"table {table!r} does not have"
                 raise InvalidParameterError(
-                    f"The 'columns' parameter of {owner} renames {missing[0]!r}, which {where} "
-                    f"does not have; found {sorted(found)[:12]}."
+                    f"The 'columns' parameter of {owner} renames {missing[0]!r}, which {where}; "
+                    f"found {sorted(found)[:12]}."
                 )
         for table, columns in self.values.items():
             targets = present if table == _ALL else {table: present.get(table, set())}
@@ -201,10 +201,10 @@ class LoadOptions:
             }
             missing = [c for c in columns if c not in renamed]
             if missing:
-                where = "any table" if table == _ALL else f"table {table!r}"
+                where = "no table has" if table == _ALL else f"table {table!r} does not have"
                 raise InvalidParameterError(
                     f"The 'values' parameter of {owner} maps values of column {missing[0]!r}, "
-                    f"which {where} does not have (after 'columns' renamed them); found "
+                    f"which {where} (after 'columns' renamed them); found "
                     f"{sorted(renamed)[:12]}."
                 )
 
