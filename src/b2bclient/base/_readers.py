@@ -96,6 +96,22 @@ class ReadWrite:
         -----
         B2BClientWarning
             Naming the other files of the directory, which are not read; and as the loaders do.
+
+        Examples
+        --------
+        >>> import pandas as pd, tempfile, warnings
+        >>> from pathlib import Path
+        >>> from b2bclient.base import ClientBase
+        >>> orgs = pd.DataFrame({"organisation_id": ["O-1"], "created_at": ["2024-01-01"]})
+        >>> with tempfile.TemporaryDirectory() as d, warnings.catch_warnings(record=True) as w:
+        ...     warnings.simplefilter("always")
+        ...     ClientBase.from_frames(orgs).to_parquet(d)
+        ...     _ = (Path(d) / "notes.txt").write_text("not a table")
+        ...     base = ClientBase.read_parquet(d)
+        >>> base.organisations["organisation_id"].tolist()
+        ['O-1']
+        >>> print(w[0].message)  # doctest: +ELLIPSIS
+        1 file in '...' was not read (tables are read from <table>.parquet): ['notes.txt']
         """
         options = LoadOptions.make(
             date_format=date_format,
@@ -114,6 +130,26 @@ class ReadWrite:
 
         Floats are written with every digit they hold and times to the nanosecond when they
         have one, so :meth:`read_csv` gives back the same base (see ``docs/index.md``).
+
+        Examples
+        --------
+        >>> import pandas as pd, tempfile
+        >>> from pathlib import Path
+        >>> from b2bclient.base import ClientBase
+        >>> orgs = pd.DataFrame(
+        ...     {
+        ...         "organisation_id": ["O-1"],
+        ...         "created_at": ["2024-01-01T10:00:00.000000001"],
+        ...         "annual_revenue": [31788.239999999998],
+        ...     }
+        ... )
+        >>> base = ClientBase.from_frames(orgs)
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     base.to_csv(d)
+        ...     print((Path(d) / "organisations.csv").read_text().splitlines()[1])
+        ...     ClientBase.read_csv(d).equals(base)
+        O-1,,,,,,31788.239999999998,,2024-01-01T10:00:00.000000001
+        True
         """
         _io.to_csv(self._tables, Path(path))
 
@@ -272,6 +308,18 @@ class ReadWrite:
         ------
         InvalidParameterError
             For a SQLite database file that does not exist.
+
+        Examples
+        --------
+        >>> import pandas as pd, sqlalchemy
+        >>> from b2bclient.base import ClientBase
+        >>> engine = sqlalchemy.create_engine("sqlite://")
+        >>> pd.DataFrame(  # a table written by another tool, times as text in two formats
+        ...     {"organisation_id": ["O-1", "O-2"], "created_at": ["2024-01-31", "2024-02-01 10:00:00"]}
+        ... ).to_sql("organisations", engine, index=False)
+        2
+        >>> ClientBase.read_sql(engine).organisations["created_at"].tolist()
+        [Timestamp('2024-01-31 00:00:00'), Timestamp('2024-02-01 10:00:00')]
         """
         options = LoadOptions.make(
             date_format=date_format,
