@@ -284,7 +284,8 @@ def test_integer_ids_become_strings():
             "amount": 1.0,
         }
     )
-    base = bc.ClientBase.from_frames(orgs, deals=deals)
+    with pytest.warns(bc.B2BClientWarning, match="ids read as text"):
+        base = bc.ClientBase.from_frames(orgs, deals=deals)
     assert base.organisations["organisation_id"].tolist() == ["1", "2"]
     assert base.deals["deal_id"].tolist() == ["10", "11"]
 

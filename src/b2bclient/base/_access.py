@@ -34,12 +34,14 @@ def handed_out(frame: pd.DataFrame) -> pd.DataFrame:
     Writing into the new frame raises ``ValueError: assignment destination is read-only``, and
     assigning a column changes only the new frame. Time columns are copied: pandas cannot report
     a write into a read-only datetime array (it fails with an internal AssertionError), so a
-    written time changes the new frame only. Copying them costs about 10 ms per million rows.
+    written time changes the new frame only. The copy replaces the values of the new frame's
+    own datetime blocks: assigning the columns one by one (``isetitem``) would split each block
+    and copy it again, about a hundred times slower.
     """
-    out = frame.copy(deep=False)
-    for i, dtype in enumerate(out.dtypes):
-        if isinstance(dtype, np.dtype) and dtype.kind == "M":
-            out.isetitem(i, frame.iloc[:, i].copy())
+    out = frame.copy(deep=False)  # new blocks over the same arrays
+    for block in out._mgr.blocks:
+        if block.dtype.kind == "M":
+            block.values = block.values.copy()
     return out
 
 
