@@ -42,8 +42,9 @@ def win(seeds: list[int], n: int) -> None:
         t0 = time.perf_counter()
         model = bc.pipeline.WinModel().fit(base, as_of=T)
         fit_s = time.perf_counter() - t0
-        frame = training_snapshots(base, END, lookback="366D", every=model.every,
-                                   extractors=model.extractors)
+        frame = training_snapshots(
+            base, END, lookback="366D", every=model.every, extractors=model.extractors
+        )
         held = frame[(frame["deal__age_days"] < 1e-6) & (frame["at"] >= T)]
         y = held["won"].to_numpy()
         p = model.predict_proba(held[list(model.feature_names_in_)])[:, 1]
@@ -56,10 +57,24 @@ def win(seeds: list[int], n: int) -> None:
         gap_true = calibration_table(y, p_true)["gap"].abs().max()
         b, bt, bc_ = (brier_score_loss(y, q) for q in (p, p_true, p_channel))
         a, at, ac = (roc_auc_score(y, q) for q in (p, p_true, p_channel))
-        rows.append({"seed": seed, "held-out deals": len(y), "fit rows": model.training_rows_,
-                     "fit s": fit_s, "Brier": b, "Brier true": bt, "Brier ratio": b / bt,
-                     "AUC": a, "AUC true": at, "AUC ratio": a / at, "max decile gap": gap,
-                     "decile gap true": gap_true, "Brier channel": bc_, "AUC channel": ac})
+        rows.append(
+            {
+                "seed": seed,
+                "held-out deals": len(y),
+                "fit rows": model.training_rows_,
+                "fit s": fit_s,
+                "Brier": b,
+                "Brier true": bt,
+                "Brier ratio": b / bt,
+                "AUC": a,
+                "AUC true": at,
+                "AUC ratio": a / at,
+                "max decile gap": gap,
+                "decile gap true": gap_true,
+                "Brier channel": bc_,
+                "AUC channel": ac,
+            }
+        )
         print(pd.DataFrame(rows[-1:]).round(4).to_string(index=False), flush=True)
     print(pd.DataFrame(rows).round(4).to_string(index=False))
 
@@ -73,8 +88,11 @@ def backtest(seeds: list[int], n: int) -> None:
         bt = bc.pipeline.backtest(base, cutoffs, "90D")
         print(f"seed {seed} ({time.perf_counter() - t0:.0f} s)")
         print(bt.round(3).to_string())
-        print(f"inside 80% interval: {int(bt['inside'].sum())}/{len(bt)}, MAPE "
-              f"{bt['ape'].mean():.3f}, naive MAPE {bt['naive_ape'].mean():.3f}", flush=True)
+        print(
+            f"inside 80% interval: {int(bt['inside'].sum())}/{len(bt)}, MAPE "
+            f"{bt['ape'].mean():.3f}, naive MAPE {bt['naive_ape'].mean():.3f}",
+            flush=True,
+        )
 
 
 def wallet(seeds: list[int], n: int) -> None:
@@ -96,11 +114,17 @@ def wallet(seeds: list[int], n: int) -> None:
         share = truth.wallet_share.reindex(ids)
         quint = pd.qcut(share, 5, labels=False)
         by_q = ws.groupby(quint.to_numpy()).sum() / ws.sum()
-        rows.append({"seed": seed, "organisations": len(ids), "Spearman": rho,
-                     "ceiling": ceiling["spearman_supervised"],
-                     "ratio": rho / ceiling["spearman_supervised"],
-                     "last-year spend": ceiling["spearman_last_year_spend"],
-                     **{f"whitespace share q{i + 1}": by_q.get(i, 0.0) for i in range(5)}})
+        rows.append(
+            {
+                "seed": seed,
+                "organisations": len(ids),
+                "Spearman": rho,
+                "ceiling": ceiling["spearman_supervised"],
+                "ratio": rho / ceiling["spearman_supervised"],
+                "last-year spend": ceiling["spearman_last_year_spend"],
+                **{f"whitespace share q{i + 1}": by_q.get(i, 0.0) for i in range(5)},
+            }
+        )
         print(pd.DataFrame(rows[-1:]).round(3).to_string(index=False), flush=True)
     print(pd.DataFrame(rows).round(3).to_string(index=False))
 
@@ -108,20 +132,27 @@ def wallet(seeds: list[int], n: int) -> None:
 def speed(n_deals: int, n_orgs: int) -> None:
     base = bc.datasets.make_client_base(2000, seed=0)
     model = bc.pipeline.WinModel().fit(base, as_of=T)
-    frame = training_snapshots(base, END, lookback="366D", every=model.every,
-                               extractors=model.extractors)
+    frame = training_snapshots(
+        base, END, lookback="366D", every=model.every, extractors=model.extractors
+    )
     X = frame[list(model.feature_names_in_)]
     big = X.iloc[np.random.default_rng(0).integers(0, len(X), n_deals)].reset_index(drop=True)
     t0 = time.perf_counter()
     p = model.predict_proba(big)
-    print(f"scoring {len(p):,} open deals (feature matrix): {time.perf_counter() - t0:.2f} s; "
-          f"peak memory {peak_mb():,.0f} MB", flush=True)
+    print(
+        f"scoring {len(p):,} open deals (feature matrix): {time.perf_counter() - t0:.2f} s; "
+        f"peak memory {peak_mb():,.0f} MB",
+        flush=True,
+    )
     base = bc.datasets.make_client_base(n_orgs, seed=0)
     t0 = time.perf_counter()
     f = bc.pipeline.forecast(base, END, "90D")
-    print(f"forecast on {n_orgs:,} organisations ({len(base.deals):,} deals): "
-          f"{time.perf_counter() - t0:.1f} s, expected {f.expected:,.0f} "
-          f"[{f.lower:,.0f}, {f.upper:,.0f}]; peak memory {peak_mb():,.0f} MB", flush=True)
+    print(
+        f"forecast on {n_orgs:,} organisations ({len(base.deals):,} deals): "
+        f"{time.perf_counter() - t0:.1f} s, expected {f.expected:,.0f} "
+        f"[{f.lower:,.0f}, {f.upper:,.0f}]; peak memory {peak_mb():,.0f} MB",
+        flush=True,
+    )
 
 
 def main() -> None:

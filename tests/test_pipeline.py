@@ -114,9 +114,14 @@ def test_future_rows_change_no_prediction(seed: int, n_rows: int, extreme: bool)
     pd.testing.assert_frame_equal(
         refit.training_frame(future, AS_OF), model.training_frame(base, AS_OF), check_exact=True
     )
-    np.testing.assert_array_equal(refit.model_.predict_proba(
-        model.training_frame(base, AS_OF)[list(model.feature_names_in_)]
-    ), model.model_.predict_proba(model.training_frame(base, AS_OF)[list(model.feature_names_in_)]))
+    np.testing.assert_array_equal(
+        refit.model_.predict_proba(
+            model.training_frame(base, AS_OF)[list(model.feature_names_in_)]
+        ),
+        model.model_.predict_proba(
+            model.training_frame(base, AS_OF)[list(model.feature_names_in_)]
+        ),
+    )
     a = forecast(base, AS_OF, "60D", win_model=model, n_simulations=100)
     b = forecast(future, AS_OF, "60D", win_model=model, n_simulations=100)
     assert a.expected == b.expected
@@ -158,8 +163,12 @@ def test_window_count_is_half_open() -> None:
     key = np.array([0, 0, 0, 1])
     t = np.array([1, 2, 3, 2])
     count, total = window_count(
-        key, t, np.array([1.0, 10.0, 100.0, 5.0]), np.array([0, 1]), np.array([2, 0]),
-        np.array([3, 2])
+        key,
+        t,
+        np.array([1.0, 10.0, 100.0, 5.0]),
+        np.array([0, 1]),
+        np.array([2, 0]),
+        np.array([3, 2]),
     )
     assert count.tolist() == [1.0, 0.0]
     assert total.tolist() == [10.0, 0.0]
@@ -168,14 +177,16 @@ def test_window_count_is_half_open() -> None:
 def test_drivers_name_matrix_columns(small: Any, small_model: WinModel) -> None:
     d = small_model.drivers(small, AS_OF, k=2)
     assert len(d) == 2 * len(small_model.predict_proba(small, AS_OF))
-    assert d["feature"].isin(small_model.model_.calibrated_classifiers_[0].estimator[0]
-                             .get_feature_names_out()).all()
+    assert (
+        d["feature"]
+        .isin(small_model.model_.calibrated_classifiers_[0].estimator[0].get_feature_names_out())
+        .all()
+    )
 
 
 def test_forecast_adds_up(small: Any, small_model: WinModel) -> None:
     segments = pd.Series("a", index=small.organisations["organisation_id"])
-    f = forecast(small, AS_OF, "90D", win_model=small_model, segments=segments,
-                 n_simulations=300)
+    f = forecast(small, AS_OF, "90D", win_model=small_model, segments=segments, n_simulations=300)
     assert f.expected == pytest.approx(f.components["expected"].sum())
     for frame in (f.by_organisation, f.by_region, f.by_channel, f.by_segment):
         assert frame is not None
@@ -197,11 +208,14 @@ def test_plots_draw() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    ax = plot_calibration([0, 1, 1, 0, 1, 1], [0.2, 0.7, 0.9, 0.3, 0.6, 0.8], n_bins=2,
-                          baseline=[0.5] * 6)
+    ax = plot_calibration(
+        [0, 1, 1, 0, 1, 1], [0.2, 0.7, 0.9, 0.3, 0.6, 0.8], n_bins=2, baseline=[0.5] * 6
+    )
     assert len(ax.lines) == 3
-    bt = pd.DataFrame({"forecast": [1.0, 2.0], "lower": [0.5, 1.0], "upper": [2.0, 3.0],
-                       "actual": [1.2, 2.5]}, index=pd.to_datetime(["2024-01-01", "2024-04-01"]))
+    bt = pd.DataFrame(
+        {"forecast": [1.0, 2.0], "lower": [0.5, 1.0], "upper": [2.0, 3.0], "actual": [1.2, 2.5]},
+        index=pd.to_datetime(["2024-01-01", "2024-04-01"]),
+    )
     assert plot_backtest(bt).get_xlabel() == "cut-off"
 
 

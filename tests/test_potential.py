@@ -109,8 +109,9 @@ def test_save_load_and_plot(tmp_path: Any, small: Any) -> None:
     bc.save(model, tmp_path / "wallet")
     again = bc.load(tmp_path / "wallet")
     pd.testing.assert_frame_equal(again.ranking(), model.ranking())
-    pd.testing.assert_frame_equal(again.drivers(model.ranking(3).index), model.drivers(
-        model.ranking(3).index))
+    pd.testing.assert_frame_equal(
+        again.drivers(model.ranking(3).index), model.drivers(model.ranking(3).index)
+    )
     bands = small.organisations.set_index("organisation_id")["size_band"]
     ax = plot_whitespace(model, bands)
     assert ax.get_ylabel() == "yearly revenue"

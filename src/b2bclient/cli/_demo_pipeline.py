@@ -52,8 +52,9 @@ def _calibration(ctx: Context) -> None:
         f"(fitted on {model.training_rows_:,} snapshots of deals closed before the landmark)",
     )
     gap = calibration_table(y, p)["gap"].abs().max()
-    ctx.out.line(f"Largest gap between mean predicted probability and win rate over the deciles: "
-                 f"{gap:.3f}.")
+    ctx.out.line(
+        f"Largest gap between mean predicted probability and win rate over the deciles: {gap:.3f}."
+    )
     _, ax = pyplot().subplots(figsize=(5.5, 5.0))
     plot_calibration(y, p, baseline=p_channel, ax=ax)
     ax.set_title("Calibration on held-out deals")

@@ -11,7 +11,7 @@
 Examples
 --------
 >>> import b2bclient as bc
->>> base = bc.datasets.make_client_base(400, seed=3)
+>>> base = bc.datasets.make_client_base(150, seed=2)
 >>> model = bc.pipeline.WinModel().fit(base, as_of="2024-07-01")
 >>> f = bc.pipeline.forecast(base, "2024-07-01", "90D", win_model=model, n_simulations=200)
 >>> bool(f.expected > 0)

@@ -34,9 +34,7 @@ def _lognormal_fit(days: Floats, event: npt.NDArray[np.bool_]) -> tuple[float, f
     return float(res.x[0]), float(math.exp(res.x[1]))
 
 
-def fit_close_time(
-    channel: pd.Series, days: Floats, event: npt.NDArray[np.bool_]
-) -> pd.DataFrame:
+def fit_close_time(channel: pd.Series, days: Floats, event: npt.NDArray[np.bool_]) -> pd.DataFrame:
     """Return ``mu`` and ``sigma`` of the log days to close per channel, and ``deals``, ``closed``.
 
     `days` runs from creation to closing (`event` True) or to the cut-off (still open: censored).
@@ -62,15 +60,18 @@ def fit_close_time(
             "deals": float(mask.sum()),
             "closed": float(event[mask].sum()),
         }
-    rows["*"] = {"mu": pooled[0], "sigma": pooled[1], "deals": float(len(days)), "closed": float(event.sum())}
+    rows["*"] = {
+        "mu": pooled[0],
+        "sigma": pooled[1],
+        "deals": float(len(days)),
+        "closed": float(event.sum()),
+    }
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "channel"
     return frame
 
 
-def p_close_between(
-    mu: Floats, sigma: Floats, age_days: Floats, horizon_days: float
-) -> Floats:
+def p_close_between(mu: Floats, sigma: Floats, age_days: Floats, horizon_days: float) -> Floats:
     """Return P(close before ``age + horizon`` | still open at ``age``) under the lognormal.
 
     Examples

@@ -83,7 +83,9 @@ def _ns(series: pd.Series) -> Ints:
     return np.asarray(series.to_numpy("datetime64[ns]").view(np.int64), dtype=np.int64)
 
 
-def feature_times(as_of: pd.Timestamp, every: pd.Timedelta, start: pd.Timestamp) -> pd.DatetimeIndex:
+def feature_times(
+    as_of: pd.Timestamp, every: pd.Timedelta, start: pd.Timestamp
+) -> pd.DatetimeIndex:
     """Return the feature snapshot times ``as_of - k * every`` at or after `start`, ascending.
 
     Examples
@@ -152,7 +154,12 @@ def deal_attributes(base: ClientBase, deal_ids: Any, at: Any) -> pd.DataFrame:
         for i, _s in enumerate(STAGES):
             mask = (code == i).to_numpy()
             c, _ = window_count(
-                s_key[mask], started[mask], None, q_key, np.full(len(rows), np.iinfo(np.int64).min // 2), at_ns
+                s_key[mask],
+                started[mask],
+                None,
+                q_key,
+                np.full(len(rows), np.iinfo(np.int64).min // 2),
+                at_ns,
             )
             best = np.where((c > 0) & has & (q_key >= 0), i, best)
         stage = np.where(best >= 0, np.array(STAGES, dtype=object)[np.maximum(best, 0)], stage)
@@ -161,9 +168,7 @@ def deal_attributes(base: ClientBase, deal_ids: Any, at: Any) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "deal__channel": pd.Categorical(channel.to_numpy(), categories=DEAL_CHANNELS),
-            "deal__stage": pd.Categorical(
-                stage, categories=("none", "before_stages", *STAGES)
-            ),
+            "deal__stage": pd.Categorical(stage, categories=("none", "before_stages", *STAGES)),
             "deal__log_amount": log_amount,
             "deal__relative_amount": relative,
             "deal__touchpoints_90d": np.log1p(touches),

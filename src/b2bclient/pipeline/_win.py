@@ -11,12 +11,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
-from b2bclient._exceptions import InvalidParameterError, InvalidTablesError, NotFittedError
+from b2bclient._exceptions import InvalidParameterError, NotFittedError
 from b2bclient._time import to_duration, to_timestamp
 from b2bclient.base import ClientBase
 from b2bclient.pipeline._close import fit_close_time, p_close_between
 from b2bclient.pipeline._frame import (
-    DEAL_COLUMNS,
     open_deal_snapshots,
     training_snapshots,
 )
@@ -105,7 +104,7 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     Examples
     --------
     >>> from b2bclient.datasets import make_client_base
-    >>> base = make_client_base(400, seed=3)
+    >>> base = make_client_base(150, seed=2)
     >>> model = WinModel().fit(base, as_of="2024-07-01")
     >>> p = model.predict_proba(base, as_of="2024-07-01")
     >>> bool(p.between(0, 1).all()), p.index.name
@@ -158,7 +157,7 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         Examples
         --------
         >>> from b2bclient.datasets import make_client_base
-        >>> frame = WinModel().deal_frame(make_client_base(300, seed=1), "2024-07-01")
+        >>> frame = WinModel().deal_frame(make_client_base(150, seed=2), "2024-07-01")
         >>> frame.columns[:6].tolist()
         ['deal_id', 'organisation_id', 'at', 'amount', 'deal__channel', 'deal__stage']
         """
@@ -194,7 +193,7 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         Examples
         --------
         >>> from b2bclient.datasets import make_client_base
-        >>> rows = WinModel().training_frame(make_client_base(300, seed=1), "2024-07-01")
+        >>> rows = WinModel().training_frame(make_client_base(150, seed=2), "2024-07-01")
         >>> bool((rows["at"] < pd.Timestamp("2024-07-01")).all())
         True
         """
@@ -315,9 +314,7 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 f"{_OWNER} needs at least 2 examples of each outcome to calibrate; got "
                 f"{dict(zip(classes.tolist(), counts.tolist(), strict=True))}."
             )
-        pipe = make_pipeline(
-            preprocessor(), LogisticRegression(C=float(self.C), max_iter=2000)
-        )
+        pipe = make_pipeline(preprocessor(), LogisticRegression(C=float(self.C), max_iter=2000))
         # Shuffled folds: the rows come ordered by time and by kind (creation, then snapshots).
         folds = StratifiedKFold(cv, shuffle=True, random_state=self.random_state)
         model = CalibratedClassifierCV(pipe, method=self.method, cv=folds, ensemble=False)
@@ -328,7 +325,7 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.matrix_mean_ = np.asarray(pipe_all[0].transform(frame), dtype=np.float64).mean(axis=0)
         self.model_ = model
         self.classes_ = model.classes_
-        self.training_rows_ = int(len(y))
+        self.training_rows_ = len(y)
 
     def _fit_close_time(self, base: ClientBase, as_of: pd.Timestamp) -> pd.DataFrame:
         deals = base.as_of(as_of).deals
@@ -441,7 +438,7 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         Examples
         --------
         >>> from b2bclient.datasets import make_client_base
-        >>> base = make_client_base(400, seed=3)
+        >>> base = make_client_base(150, seed=2)
         >>> m = WinModel().fit(base, as_of="2024-07-01")
         >>> out = m.p_close_within(base, "2024-07-01", horizon="30D")
         >>> bool((out["p_won"] <= out["p_win"]).all())
@@ -507,7 +504,7 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         Examples
         --------
         >>> from b2bclient.datasets import make_client_base
-        >>> base = make_client_base(400, seed=3)
+        >>> base = make_client_base(150, seed=2)
         >>> d = WinModel().fit(base, as_of="2024-07-01").drivers(base, "2024-07-01", k=2)
         >>> d.columns.tolist()
         ['deal_id', 'rank', 'feature', 'effect']

@@ -9,7 +9,7 @@
 Examples
 --------
 >>> import b2bclient as bc
->>> base = bc.datasets.make_client_base(400, seed=3)
+>>> base = bc.datasets.make_client_base(150, seed=2)
 >>> m = bc.potential.WalletModel().fit(base, as_of="2025-01-01")
 >>> bool((m.whitespace_ >= 0).all())
 True

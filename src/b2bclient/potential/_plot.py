@@ -35,7 +35,7 @@ def plot_whitespace(model: Any, segments: pd.Series, *, ax: Any = None) -> Any:
     >>> matplotlib.use("Agg")
     >>> from b2bclient.datasets import make_client_base
     >>> from b2bclient.potential import WalletModel
-    >>> base = make_client_base(400, seed=3)
+    >>> base = make_client_base(150, seed=2)
     >>> m = WalletModel().fit(base, as_of="2025-01-01")
     >>> bands = base.organisations.set_index("organisation_id")["size_band"]
     >>> plot_whitespace(m, bands).get_ylabel()

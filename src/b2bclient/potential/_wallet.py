@@ -85,7 +85,7 @@ class WalletModel(BaseEstimator):  # type: ignore[misc]
     Examples
     --------
     >>> from b2bclient.datasets import make_client_base
-    >>> base = make_client_base(400, seed=3)
+    >>> base = make_client_base(150, seed=2)
     >>> m = WalletModel().fit(base, as_of="2025-01-01")
     >>> bool((m.potential_ >= m.spend_).all())
     True
@@ -200,7 +200,9 @@ class WalletModel(BaseEstimator):  # type: ignore[misc]
         if len(train) > self.max_rows:
             rng = np.random.default_rng(self.random_state)
             train = np.sort(rng.choice(train, size=int(self.max_rows), replace=False))
-        reg = QuantileRegressor(quantile=float(self.quantile), alpha=float(self.alpha), solver="highs")
+        reg = QuantileRegressor(
+            quantile=float(self.quantile), alpha=float(self.alpha), solver="highs"
+        )
         reg.fit(Z.iloc[train], np.log(spend.iloc[train].to_numpy()))
         q = np.exp(reg.predict(Z))
         potential = np.maximum(q, spend.to_numpy())
