@@ -116,7 +116,8 @@ def deal_attributes(base: ClientBase, deal_ids: Any, at: Any) -> pd.DataFrame:
         project stage running at ``at`` (``"none"`` for a deal without a project), the log amount,
         the log amount minus the mean log amount of the organisation's deals created in the 365
         days before the deal (0 when there is none), ``log1p`` of the organisation's e-mails,
-        calls and meetings in the 90 days before ``at``, and the days since the deal's creation.
+        calls and meetings in the 90 days before ``at``, and the days since the deal's creation
+        (in whole seconds, so 0 at its creation).
     """
     deals = base.deals.set_index("deal_id")
     rows = deals.loc[np.asarray(deal_ids, dtype=object)]
@@ -172,7 +173,8 @@ def deal_attributes(base: ClientBase, deal_ids: Any, at: Any) -> pd.DataFrame:
             "deal__log_amount": log_amount,
             "deal__relative_amount": relative,
             "deal__touchpoints_90d": np.log1p(touches),
-            "deal__age_days": (at_ns - created) / _DAY,
+            # Whole seconds: a deal seen at its creation (1 ns after it) has age exactly 0.
+            "deal__age_days": ((at_ns - created) // 10**9) * 10**9 / _DAY,
         }
     )
     return out
