@@ -44,7 +44,7 @@ def fit_close_time(channel: pd.Series, days: Floats, event: npt.NDArray[np.bool_
     --------
     >>> rng = np.random.default_rng(0)
     >>> d = np.exp(rng.normal(np.log(12.0), 0.8, 4000))
-    >>> fit = fit_close_time(pd.Series(["sales_rep"] * 4000), d, d < 30)
+    >>> fit = fit_close_time(pd.Series(["sales_rep"] * 4000), np.minimum(d, 30.0), d < 30)
     >>> round(float(np.exp(fit.loc["sales_rep", "mu"])), 0), round(float(fit.loc["sales_rep", "sigma"]), 1)
     (12.0, 0.8)
     """

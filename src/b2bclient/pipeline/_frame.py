@@ -91,7 +91,7 @@ def feature_times(
     Examples
     --------
     >>> feature_times(pd.Timestamp("2024-04-01"), pd.Timedelta("30D"), pd.Timestamp("2024-02-01"))
-    DatetimeIndex(['2024-02-02', '2024-03-03', '2024-04-01'], dtype='datetime64[ns]', freq=None)
+    DatetimeIndex(['2024-02-01', '2024-03-02', '2024-04-01'], dtype='datetime64[ns]', freq=None)
     """
     k = max(int((as_of - start) // every), 0)
     return pd.DatetimeIndex([as_of - i * every for i in range(k, -1, -1)]).as_unit("ns")

@@ -337,6 +337,48 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         channel = deals["channel"].astype(object).where(deals["channel"].notna(), "other")
         return fit_close_time(channel, days, event)
 
+    # ------------------------------------------------------------------------- persistence
+
+    def _b2b_get_state(self) -> dict[str, Any]:
+        """Return the fitted state with the calibrated model taken apart into storable pieces."""
+        state = {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
+        model = state.pop("model_")
+        cal = model.calibrated_classifiers_[0]
+        state["calibration_"] = {
+            "params": model.get_params(deep=False),
+            "estimator": cal.estimator,
+            "calibrators": list(cal.calibrators),
+            "method": cal.method,
+            "classes": cal.classes,
+            "fitted": {
+                k: getattr(model, k)
+                for k in ("classes_", "n_features_in_", "feature_names_in_")
+                if hasattr(model, k)
+            },
+        }
+        return state
+
+    def _b2b_set_state(self, state: dict[str, Any]) -> None:
+        """Rebuild the calibrated model from :meth:`_b2b_get_state`."""
+        from sklearn.calibration import CalibratedClassifierCV, _CalibratedClassifier
+
+        state = dict(state)
+        parts = state.pop("calibration_")
+        model = CalibratedClassifierCV(**parts["params"])
+        model.calibrated_classifiers_ = [
+            _CalibratedClassifier(
+                parts["estimator"],
+                parts["calibrators"],
+                classes=parts["classes"],
+                method=parts["method"],
+            )
+        ]
+        for k, v in parts["fitted"].items():
+            setattr(model, k, v)
+        for k, v in state.items():
+            setattr(self, k, v)
+        self.model_ = model
+
     # ----------------------------------------------------------------------------- predict
 
     def _check(self) -> None:
