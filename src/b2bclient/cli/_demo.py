@@ -19,6 +19,7 @@ from b2bclient.cli._demo_btyd import btyd_section
 from b2bclient.cli._demo_churn import churn_section, planted_churn_section
 from b2bclient.cli._demo_persist import persist_section
 from b2bclient.cli._demo_pipeline import pipeline_section
+from b2bclient.cli._demo_recommend import cross_sell_section, partner_section
 from b2bclient.cli._html import Report
 
 __all__ = ["DEMO_END", "SECTIONS", "analyse", "run_demo"]
@@ -33,6 +34,8 @@ SECTIONS: tuple[SectionFunction, ...] = (
     planted_churn_section,
     btyd_section,
     pipeline_section,
+    cross_sell_section,
+    partner_section,
     persist_section,
 )
 
