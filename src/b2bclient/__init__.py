@@ -26,7 +26,17 @@ __version__ = "0.1.0.dev0"
 
 # Subpackages that pull in heavy dependencies (lifelines, scikit-learn) load on first use, so
 # ``import b2bclient`` stays fast: ``bc.churn.ChurnModel`` works without importing them first.
-_LAZY = ("btyd", "churn", "datasets", "features", "persist", "recommend", "testing")
+_LAZY = (
+    "btyd",
+    "churn",
+    "datasets",
+    "features",
+    "persist",
+    "pipeline",
+    "potential",
+    "recommend",
+    "testing",
+)
 
 
 def __getattr__(name: str) -> object:
@@ -64,6 +74,8 @@ __all__ = [
     "load",
     "model",
     "persist",
+    "pipeline",
+    "potential",
     "recommend",
     "save",
     "testing",
