@@ -25,10 +25,25 @@ __version__ = "0.1.0.dev0"
 
 # Subpackages that pull in heavy dependencies (lifelines, scikit-learn) load on first use, so
 # ``import b2bclient`` stays fast: ``bc.churn.ChurnModel`` works without importing them first.
-_LAZY = ("btyd", "churn", "datasets", "features", "persist", "testing")
+_LAZY = ("account", "btyd", "churn", "datasets", "features", "persist", "testing")
+
+# Names re-exported from lazily loaded subpackages: ``bc.portrait`` imports b2bclient.account.
+_LAZY_NAMES = {
+    "HealthScore": "account",
+    "Models": "account",
+    "Portrait": "account",
+    "portrait": "account",
+    "portraits": "account",
+}
 
 
 def __getattr__(name: str) -> object:
+    if name in _LAZY_NAMES:
+        import importlib
+
+        value = getattr(importlib.import_module(f"b2bclient.{_LAZY_NAMES[name]}"), name)
+        globals()[name] = value
+        return value
     if name in _LAZY:
         import importlib
 
@@ -39,7 +54,7 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_LAZY_NAMES))
 
 
 __all__ = [
@@ -47,14 +62,18 @@ __all__ = [
     "ClientBase",
     "ConvergenceError",
     "FormatError",
+    "HealthScore",
     "InvalidParameterError",
     "InvalidTablesError",
     "LookAheadError",
     "MissingDependencyError",
+    "Models",
     "NotFittedError",
+    "Portrait",
     "RegistryError",
     "UnknownIdError",
     "__version__",
+    "account",
     "btyd",
     "churn",
     "datasets",
@@ -62,6 +81,8 @@ __all__ = [
     "load",
     "model",
     "persist",
+    "portrait",
+    "portraits",
     "save",
     "testing",
 ]
