@@ -111,8 +111,11 @@ def _run_batch(
     wanted: list[str] | None,
     include_personal_data: bool,
     models_as_of: pd.Timestamp | None,
-) -> list[tuple[str, dict[str, Any]]]:
-    """Compute the portraits of one batch of whole holdings; a pure function of its rows."""
+) -> tuple[list[str], dict[str, list[Any]]]:
+    """Compute the portraits of one batch of whole holdings; a pure function of its rows.
+
+    Returns the ids portrayed and, per section, the section of each (None where absent).
+    """
     from b2bclient.features import build_features
 
     ctx = FeatureTables({**tables, **shared}, as_of)
@@ -125,29 +128,14 @@ def _run_batch(
         batch.sections["contacts"] = contacts_section(batch)
     for part in parts:
         batch.sections[part.name] = part.section(batch)
-    keep = set(wanted) if wanted is not None else None
-    head = {
-        "schema_version": SCHEMA_VERSION,
-        "as_of": as_of.isoformat(),
-        "models_as_of": None if models_as_of is None else models_as_of.isoformat(),
+    if wanted is None:
+        rows = np.arange(len(ids))
+    else:
+        rows = np.flatnonzero(ids.isin(wanted))
+    sections = {
+        name: [column[i] for i in rows.tolist()] for name, column in batch.sections.items()
     }
-    names = list(batch.sections)
-    columns = [batch.sections[n] for n in names]
-    out = []
-    for i, oid in enumerate(ids.tolist()):
-        if keep is not None and oid not in keep:
-            continue
-        doc: dict[str, Any] = {**head, "organisation_id": oid}
-        for name, column in zip(names, columns, strict=True):
-            if column[i] is not None:
-                doc[name] = column[i]
-        out.append((oid, doc))
-    return out
-
-
-def _order(doc: dict[str, Any]) -> dict[str, Any]:
-    first = ("schema_version", "organisation_id", "as_of", "models_as_of")
-    return {**{k: doc[k] for k in first}, **{k: v for k, v in doc.items() if k not in first}}
+    return [str(v) for v in ids[rows].tolist()], sections
 
 
 def _compute(
@@ -159,7 +147,7 @@ def _compute(
     models_as_of: pd.Timestamp | None,
     engine: Any,
     npartitions: int | None,
-) -> list[tuple[str, dict[str, Any]]]:
+) -> list[tuple[list[str], dict[str, list[Any]]]]:
     from b2bclient.features._dask import _default_partitions, resolve_engine
 
     try:
@@ -180,14 +168,14 @@ def _compute(
     args = (ctx.as_of, parts, wanted, include_personal_data, models_as_of)
     if kind == "pandas":
         batches = holding_batches(ctx, wanted_mask, 1)
-        return [row for tables in batches for row in _run_batch(tables, shared, *args)]
+        return [_run_batch(tables, shared, *args) for tables in batches]
     import dask
 
     n = npartitions if npartitions is not None else _default_partitions(client)
     batches = holding_batches(ctx, wanted_mask, max(1, n))
     if client is None:
         run = dask.delayed(_run_batch, pure=False)
-        results = dask.compute(*[run(tables, shared, *args) for tables in batches])
+        results = list(dask.compute(*[run(tables, shared, *args) for tables in batches]))
     else:
         [shared_f] = client.scatter([shared], broadcast=True)
         [parts_f] = client.scatter([parts], broadcast=True)
@@ -203,7 +191,7 @@ def _compute(
             pure=False,
         )
         results = client.gather(futures)
-    return [row for result in results for row in result]
+    return results
 
 
 def portraits(
@@ -296,20 +284,63 @@ def portraits(
         engine,
         npartitions,
     )
-    by_id = dict(rows)
-    documents = [_order(by_id[i]) for i in chosen]
+    head = {
+        "schema_version": SCHEMA_VERSION,
+        "as_of": t.isoformat(),
+        "models_as_of": None if models_as_of is None else models_as_of.isoformat(),
+    }
+    names = [name for _, sections in rows[:1] for name in sections]
+    got = [i for batch_ids, _ in rows for i in batch_ids]
+    order = pd.Index(got).get_indexer(chosen)
+    columns = {
+        name: [value for _, sections in rows for value in sections[name]] for name in names
+    }
+    columns = {name: [column[i] for i in order.tolist()] for name, column in columns.items()}
+    if format == "frame":
+        return _frame(chosen, head, columns)
+    documents = []
+    for i, oid in enumerate(chosen):
+        doc = {"schema_version": head["schema_version"], "organisation_id": oid,
+               "as_of": head["as_of"], "models_as_of": head["models_as_of"]}
+        for name in names:
+            value = columns[name][i]
+            if value is not None:
+                doc[name] = value
+        documents.append(doc)
     if format == "portraits":
         return [Portrait.from_dict(d) for d in documents]
-    if format == "jsonl":
-        text = "".join(json.dumps(d, allow_nan=False) + "\n" for d in documents)
-        if path is not None:
-            target = Path(path)
-            target.write_text(text, encoding="utf-8")
-            return target
-        return text
-    frame = pd.json_normalize(documents, max_level=None) if documents else pd.DataFrame()
-    if len(frame):
-        frame = frame.set_index("organisation_id")
+    text = "".join(json.dumps(d, allow_nan=False) + "\n" for d in documents)
+    if path is not None:
+        target = Path(path)
+        target.write_text(text, encoding="utf-8")
+        return target
+    return text
+
+
+def _flatten(prefix: str, values: list[Any], out: dict[str, list[Any]]) -> None:
+    """Add one column per leaf of the dicts in `values` (lists stay whole), named by path."""
+    keys: dict[str, None] = {}
+    for v in values:
+        if isinstance(v, dict):
+            keys.update(dict.fromkeys(v))
+    if not keys:
+        out[prefix] = values
+        return
+    for key in keys:
+        column = [v.get(key) if isinstance(v, dict) else None for v in values]
+        if any(isinstance(c, dict) for c in column):
+            _flatten(f"{prefix}.{key}", column, out)
+        else:
+            out[f"{prefix}.{key}"] = column
+
+
+def _frame(ids: list[str], head: dict[str, Any], columns: dict[str, list[Any]]) -> pd.DataFrame:
+    flat: dict[str, list[Any]] = {}
+    for name, values in columns.items():
+        _flatten(name, values, flat)
+    frame = pd.DataFrame(flat, index=pd.Index(ids, dtype=object, name="organisation_id"))
+    for key in ("models_as_of", "as_of", "schema_version"):
+        frame.insert(0, key, head[key])
     return frame
 
 

@@ -224,16 +224,21 @@ class PeerFeatures(BaseEstimator):  # type: ignore[misc]
             for c in names:
                 percentiles[c][rows] = percentile_of(self.grids_[group][c], X[c].to_numpy()[rows])
         rounded = {c: _floats(np.round(percentiles[c], 1)) for c in names}
+        per_feature = [
+            [
+                {"name": c, "value": v, "percentile": p}
+                for v, p in zip(values[c], rounded[c], strict=True)
+            ]
+            for c in names
+        ]
+        rows = zip(*per_feature, strict=True) if names else iter([[]] * len(X))
         out: list[dict[str, Any] | None] = []
-        for i, group in enumerate(group_key.tolist()):
+        for group, features in zip(group_key.tolist(), rows, strict=True):
             out.append(
                 {
                     "peer_group": None if group == "*" else str(group),
                     "peer_group_size": int(self.group_sizes_[group]),
-                    "features": [
-                        {"name": c, "value": values[c][i], "percentile": rounded[c][i]}
-                        for c in names
-                    ],
+                    "features": list(features),
                 }
             )
         return out
