@@ -56,8 +56,9 @@ def backtest(n: int, seeds: list[int]) -> pd.DataFrame:
             health = (
                 models.part("health")
                 if weights == "equal"
-                else HealthScore(weights="auto").fit(base.as_of(landmark), landmark,
-                                                     parts={"churn": churn})
+                else HealthScore(weights="auto").fit(
+                    base.as_of(landmark), landmark, parts={"churn": churn}
+                )
             )
             score = health.score(base, landmark, churn=churn).reindex(alive)
             rate = pd.Series(within).groupby(score["band"].to_numpy()).mean()
@@ -94,12 +95,20 @@ def scale(n: int) -> pd.DataFrame:
     rows.append({"step": "Models.fit", "seconds": time.perf_counter() - started})
     started = time.perf_counter()
     frame = bc.portraits(base, as_of=as_of, models=models)
-    rows.append({"step": f"portraits, frame ({len(frame):,} rows)",
-                 "seconds": time.perf_counter() - started})
+    rows.append(
+        {
+            "step": f"portraits, frame ({len(frame):,} rows)",
+            "seconds": time.perf_counter() - started,
+        }
+    )
     started = time.perf_counter()
     text = bc.portraits(base, as_of=as_of, models=models, format="jsonl")
-    rows.append({"step": f"portraits, JSON Lines ({len(text) / 2**20:,.0f} MiB)",
-                 "seconds": time.perf_counter() - started})
+    rows.append(
+        {
+            "step": f"portraits, JSON Lines ({len(text) / 2**20:,.0f} MiB)",
+            "seconds": time.perf_counter() - started,
+        }
+    )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
     out = pd.DataFrame(rows)
     out["peak RSS so far (GiB)"] = np.nan

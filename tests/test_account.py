@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -32,8 +33,10 @@ def models(base):
 
 @pytest.fixture(scope="module")
 def documents(base, models):
-    return [json.loads(line) for line in portraits(base, as_of=AS_OF, models=models,
-                                                   format="jsonl").splitlines()]
+    return [
+        json.loads(line)
+        for line in portraits(base, as_of=AS_OF, models=models, format="jsonl").splitlines()
+    ]
 
 
 def test_every_portrait_validates_against_the_schema(base, documents):
@@ -153,10 +156,14 @@ POINT_IN_TIME_IDS = ["O-000004", "O-000077", "O-000321", "O-001500"]
 
 def test_same_portrait_on_the_cut_base(base, models):
     expected = portraits(base, POINT_IN_TIME_IDS, AS_OF, models, format="jsonl")
-    assert portraits(base.as_of(AS_OF), POINT_IN_TIME_IDS, AS_OF, models, format="jsonl") == expected
+    assert (
+        portraits(base.as_of(AS_OF), POINT_IN_TIME_IDS, AS_OF, models, format="jsonl") == expected
+    )
 
 
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(seed=st.integers(0, 2**16), n_rows=st.integers(1, 60), extreme=st.booleans())
 def test_future_rows_change_no_portrait(base, models, seed, n_rows, extreme):
     from b2bclient.testing import with_future_rows
@@ -197,8 +204,9 @@ def test_dask_local_cluster_gives_the_same_portraits():
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False) as cluster,
         distributed.Client(cluster) as client,
     ):
-        got = portraits(small, as_of=AS_OF, models=bundle, format="jsonl", engine=client,
-                        npartitions=3)
+        got = portraits(
+            small, as_of=AS_OF, models=bundle, format="jsonl", engine=client, npartitions=3
+        )
     assert got == expected
     frame = portraits(small, as_of=AS_OF, models=bundle, engine="dask", npartitions=4)
     pd.testing.assert_frame_equal(frame, portraits(small, as_of=AS_OF, models=bundle))
@@ -237,3 +245,29 @@ def test_health_score_with_fitted_weights_and_fixed_bands(base):
 def test_top_level_names():
     assert bc.portrait is portrait and bc.portraits is portraits
     assert bc.Models is Models and bc.HealthScore is HealthScore and bc.Portrait is Portrait
+
+
+def test_a_new_part_joins_the_portraits_without_touching_the_core():
+    """The example part of docs/account.md, run as written there."""
+    from b2bclient.account._protocol import PART_SCHEMAS
+
+    text = (Path(__file__).parents[1] / "docs" / "account.md").read_text()
+    code = text.split("A part in about thirty lines")[1].split("```python\n")[1].split("```")[0]
+    saved = dict(PART_SCHEMAS)
+    small = make_client_base(300, seed=6)
+    namespace = {"base": small, "as_of": AS_OF, "__name__": "b2bclient_example"}
+    try:
+        exec(compile(code, "docs/account.md", "exec"), namespace)
+        models = namespace["models"]
+        assert models.names[-1] == "segment"
+        docs = [
+            json.loads(line)
+            for line in portraits(small, None, AS_OF, models, format="jsonl").splitlines()
+        ]
+        validator = jsonschema.Draft202012Validator(Portrait.json_schema())
+        assert all(validator.is_valid(d) for d in docs)
+        assert {d["segment"]["segment"] for d in docs} <= set(range(4))
+        assert Portrait.json_schema()["properties"]["segment"]["required"] == ["segment"]
+    finally:
+        PART_SCHEMAS.clear()
+        PART_SCHEMAS.update(saved)

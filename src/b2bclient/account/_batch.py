@@ -74,8 +74,10 @@ def _wanted(base: Any, ctx: FeatureTables, ids: Any, owner: str) -> tuple[list[s
                 f"Got {ids!r} instead."
             )
         chosen = [i if isinstance(i, str) else str(i) for i in ids]
-        duplicated = sorted({i for i in chosen if chosen.count(i) > 1}) if len(chosen) < 10_000 else (
-            pd.Index(chosen)[pd.Index(chosen).duplicated()].unique().tolist()
+        duplicated = (
+            sorted({i for i in chosen if chosen.count(i) > 1})
+            if len(chosen) < 10_000
+            else (pd.Index(chosen)[pd.Index(chosen).duplicated()].unique().tolist())
         )
         if duplicated:
             raise InvalidParameterError(
@@ -128,13 +130,8 @@ def _run_batch(
         batch.sections["contacts"] = contacts_section(batch)
     for part in parts:
         batch.sections[part.name] = part.section(batch)
-    if wanted is None:
-        rows = np.arange(len(ids))
-    else:
-        rows = np.flatnonzero(ids.isin(wanted))
-    sections = {
-        name: [column[i] for i in rows.tolist()] for name, column in batch.sections.items()
-    }
+    rows = np.arange(len(ids)) if wanted is None else np.flatnonzero(ids.isin(wanted))
+    sections = {name: [column[i] for i in rows.tolist()] for name, column in batch.sections.items()}
     return [str(v) for v in ids[rows].tolist()], sections
 
 
@@ -169,8 +166,9 @@ def _compute(
     if kind == "pandas":
         batches = holding_batches(ctx, wanted_mask, 1)
         return [_run_batch(tables, shared, *args) for tables in batches]
-    import dask
+    from b2bclient._optional import import_optional
 
+    dask: Any = import_optional("dask", extra="dask", purpose="engine='dask'")
     n = npartitions if npartitions is not None else _default_partitions(client)
     batches = holding_batches(ctx, wanted_mask, max(1, n))
     if client is None:
@@ -292,16 +290,18 @@ def portraits(
     names = [name for _, sections in rows[:1] for name in sections]
     got = [i for batch_ids, _ in rows for i in batch_ids]
     order = pd.Index(got).get_indexer(chosen)
-    columns = {
-        name: [value for _, sections in rows for value in sections[name]] for name in names
-    }
+    columns = {name: [value for _, sections in rows for value in sections[name]] for name in names}
     columns = {name: [column[i] for i in order.tolist()] for name, column in columns.items()}
     if format == "frame":
         return _frame(chosen, head, columns)
     documents = []
     for i, oid in enumerate(chosen):
-        doc = {"schema_version": head["schema_version"], "organisation_id": oid,
-               "as_of": head["as_of"], "models_as_of": head["models_as_of"]}
+        doc = {
+            "schema_version": head["schema_version"],
+            "organisation_id": oid,
+            "as_of": head["as_of"],
+            "models_as_of": head["models_as_of"],
+        }
         for name in names:
             value = columns[name][i]
             if value is not None:

@@ -68,6 +68,14 @@ def _progress(progress: Any, total: int) -> tuple[Any, Callable[[str, int], None
     )
 
 
+def _timestamp(value: Any) -> pd.Timestamp:
+    return pd.Timestamp(value)
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    return tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class Models:
     """The fitted models a portrait reads: one part per section, fitted as of one time.
@@ -95,8 +103,8 @@ class Models:
     True
     """
 
-    as_of: pd.Timestamp = attrs.field(converter=pd.Timestamp)
-    parts: tuple[Any, ...] = attrs.field(converter=tuple)
+    as_of: pd.Timestamp = attrs.field(converter=_timestamp)
+    parts: tuple[Any, ...] = attrs.field(converter=_as_tuple)
 
     @classmethod
     def fit(

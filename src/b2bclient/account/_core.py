@@ -9,7 +9,7 @@ phones) is read only by :func:`contacts_section`, which runs only when the calle
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -77,8 +77,10 @@ def iso(times: pd.Series) -> list[str | None]:
 
 
 def _strings(values: pd.Series) -> list[str | None]:
-    return [None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
-            for v in values.astype(object).tolist()]
+    return [
+        None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+        for v in values.astype(object).tolist()
+    ]
 
 
 def group_rows(organisation_ids: pd.Series, ids: pd.Index) -> list[np.ndarray]:
@@ -112,9 +114,13 @@ def organisation_section(batch: Batch) -> list[dict[str, Any]]:
     return _rows(columns, len(batch.ids))
 
 
-def _rows(columns: dict[str, Sequence[Any]], n: int) -> list[dict[str, Any]]:
+def _rows(columns: Mapping[str, Sequence[Any]], n: int) -> list[dict[str, Any]]:
     keys = list(columns)
-    return [dict(zip(keys, values, strict=True)) for values in zip(*columns.values(), strict=True)] if n else []
+    return (
+        [dict(zip(keys, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+        if n
+        else []
+    )
 
 
 def holding_section(batch: Batch) -> list[dict[str, Any]]:
@@ -281,7 +287,9 @@ def contacts_section(batch: Batch) -> list[list[dict[str, Any]]]:
         },
         len(contacts),
     )
-    return [[records[i] for i in rows] for rows in group_rows(contacts["organisation_id"], batch.ids)]
+    return [
+        [records[i] for i in rows] for rows in group_rows(contacts["organisation_id"], batch.ids)
+    ]
 
 
 #: The core sections, in portrait order (``contacts`` only on request).

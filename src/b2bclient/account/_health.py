@@ -26,6 +26,10 @@ CHURN_COLUMN = "churn__probability"
 BANDS = ("red", "yellow", "green")
 
 
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    return tuple(str(v) for v in value)
+
+
 @attrs.frozen(kw_only=True)
 class Measure:
     """One measure of the health score.
@@ -49,7 +53,7 @@ class Measure:
     """
 
     name: str
-    columns: tuple[str, ...] = attrs.field(converter=tuple)
+    columns: tuple[str, ...] = attrs.field(converter=_as_tuple)
     direction: int = attrs.field(validator=attrs.validators.in_((1, -1)))
     description: str = ""
 
@@ -354,9 +358,7 @@ class HealthScore(BaseEstimator):  # type: ignore[misc]
                 f"{[m.columns for m in self.measures]}."
             )
         self.measures_ = tuple(m.name for m in used)
-        self.references_ = {
-            c: reference_grid(clients[c]) for m in used for c in m.columns
-        }
+        self.references_ = {c: reference_grid(clients[c]) for m in used for c in m.columns}
         S = self._subscores(clients, used)
         weights = self._fit_weights(S, y, used)
         self.weights_ = pd.Series(weights, index=list(self.measures_), name="weight")
@@ -389,7 +391,8 @@ class HealthScore(BaseEstimator):  # type: ignore[misc]
         if isinstance(self.weights, str) and self.weights == "equal":
             return np.full(len(used), 1.0 / len(used))
         if not (isinstance(self.weights, str) and self.weights == "auto"):
-            given = np.array([float(self.weights.get(m.name, 0.0)) for m in used])
+            chosen: Mapping[str, float] = self.weights  # type: ignore[assignment]
+            given = np.array([float(chosen.get(m.name, 0.0)) for m in used])
             if given.sum() <= 0:
                 raise InvalidParameterError(
                     f"The 'weights' of HealthScore give no positive weight to the measures that "

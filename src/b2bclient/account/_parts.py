@@ -215,7 +215,7 @@ class PeerFeatures(BaseEstimator):  # type: ignore[misc]
         fitted_as_of(self, "PeerFeatures")
         X = batch.features
         groups = self._groups(X).where(lambda g: g.isin(list(self.grids_)), None)
-        names = [c for c in self.features]
+        names = list(self.features)
         values = {c: _floats(X[c]) for c in names}
         percentiles = {c: np.full(len(X), np.nan) for c in names}
         group_key = groups.fillna("*").to_numpy(dtype=object)
@@ -369,7 +369,11 @@ class ChurnRisk(BaseEstimator):  # type: ignore[misc]
                 f"The 'horizon' of ChurnRisk ({self.horizon}) must not exceed its 'gap' "
                 f"({self.gap}): the model is followed for one gap after its landmark."
             )
-        if isinstance(self.n_drivers, bool) or not isinstance(self.n_drivers, int) or self.n_drivers < 0:
+        if (
+            isinstance(self.n_drivers, bool)
+            or not isinstance(self.n_drivers, int)
+            or self.n_drivers < 0
+        ):
             raise InvalidParameterError(
                 f"The 'n_drivers' parameter of ChurnRisk must be a non-negative integer such as "
                 f"3. Got {self.n_drivers!r} instead."
@@ -384,8 +388,11 @@ class ChurnRisk(BaseEstimator):  # type: ignore[misc]
                 f"{missing}."
             )
         outcomes = survival_frame(
-            base, as_of=t, definition=Inactivity(self.gap, interactions=self.interactions),
-            landmarks=[landmark], features=False
+            base,
+            as_of=t,
+            definition=Inactivity(self.gap, interactions=self.interactions),
+            landmarks=[landmark],
+            features=False,
         )
         frame = outcomes.join(X[list(self.features)], on="organisation_id")
         events = int(frame["event"].sum())
@@ -503,8 +510,15 @@ class CustomerValue(BaseEstimator):  # type: ignore[misc]
     name: ClassVar[str] = "value"
     schema: ClassVar[dict[str, Any]] = {
         "type": "object",
-        "required": ["buyer", "p_alive", "expected_purchases", "horizon_weeks", "expected_value",
-                     "horizon_months", "value_per_purchase"],
+        "required": [
+            "buyer",
+            "p_alive",
+            "expected_purchases",
+            "horizon_weeks",
+            "expected_value",
+            "horizon_months",
+            "value_per_purchase",
+        ],
         "additionalProperties": False,
         "properties": {
             "buyer": {"type": "boolean"},

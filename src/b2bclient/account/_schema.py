@@ -47,7 +47,9 @@ _PROJECT = _object(
         "project_id": {"type": "string"},
         "name": _STRING,
         "created_at": {"type": "string", "format": "date-time"},
-        "stage": {"enum": ["design", "production", "procurement", "delivery", "commissioning", None]},
+        "stage": {
+            "enum": ["design", "production", "procurement", "delivery", "commissioning", None]
+        },
         "stage_started_at": _STRING,
         "days_in_stage": _NUMBER,
         "expected_value": _NUMBER,
