@@ -36,15 +36,10 @@ def _scalars(document: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]
     rows: list[tuple[str, Any]] = []
     for key, value in document.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            if (
-                value
-                and all(not isinstance(v, (dict, list)) for v in value.values())
-                and (key.endswith("_by_role") or key.endswith("_by_role_365d"))
-            ):
-                rows.append((name, ", ".join(f"{k} {v}" for k, v in value.items()) or "none"))
-            else:
-                rows.extend(_scalars(value, name + "."))
+        if isinstance(value, dict) and key.endswith(("_by_role", "_by_role_365d")):
+            rows.append((name, ", ".join(f"{k} {v}" for k, v in value.items()) or "none"))
+        elif isinstance(value, dict):
+            rows.extend(_scalars(value, name + "."))
         elif not isinstance(value, list):
             rows.append((name, value))
     return rows
