@@ -271,3 +271,41 @@ def test_a_new_part_joins_the_portraits_without_touching_the_core():
     finally:
         PART_SCHEMAS.clear()
         PART_SCHEMAS.update(saved)
+
+
+def test_holding_rollup_and_movers(documents):
+    by_top = {}
+    for d in documents:
+        by_top.setdefault(d["health"]["holding"]["top_parent_id"], []).append(d)
+    groups = [members for members in by_top.values() if len(members) > 1]
+    assert groups, "the base has holdings"
+    for members in groups:
+        weights = np.array([1.0 + _feature(m, "purchasing__orders_365d") for m in members])
+        scores = np.array([m["health"]["score"] for m in members])
+        rolled = {m["health"]["holding"]["score"] for m in members}
+        assert len(rolled) == 1
+        assert rolled.pop() == pytest.approx(float(weights @ scores / weights.sum()), abs=0.02)
+        assert {m["health"]["holding"]["members"] for m in members} == {len(members)}
+    moved = [d for d in documents if d["health"]["movers"]]
+    assert moved
+    for d in moved:
+        changes = [abs(m["change"]) for m in d["health"]["movers"]]
+        assert changes == sorted(changes, reverse=True) and min(changes) >= 0.5
+
+
+def _feature(document, name):
+    return next(f["value"] for f in document["features"]["features"] if f["name"] == name)
+
+
+def test_progress_reports_each_part(base):
+    from b2bclient.account import PeerFeatures
+
+    calls = []
+    Models.fit(base, AS_OF, parts=[PeerFeatures()], progress=lambda *a: calls.append(a))
+    assert calls == [("features", 1, 1)]
+    pytest.importorskip("tqdm")
+    assert Models.fit(base, AS_OF, parts=[PeerFeatures()], progress=True).names == ("features",)
+    with pytest.raises(bc.InvalidParameterError, match="progress"):
+        Models.fit(base, AS_OF, parts=[PeerFeatures()], progress="yes")
+    with pytest.raises(bc.InvalidParameterError, match="share the names"):
+        Models.fit(base, AS_OF, parts=[PeerFeatures(), PeerFeatures()])
