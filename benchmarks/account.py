@@ -82,37 +82,38 @@ def backtest(n: int, seeds: list[int]) -> pd.DataFrame:
 
 
 def scale(n: int) -> pd.DataFrame:
-    """Time Models.fit and portraits of every organisation; report the peak resident memory."""
+    """Time each step (wall and CPU seconds, load); report the peak resident memory."""
     import b2bclient as bc
 
-    started = time.perf_counter()
-    base = bc.datasets.make_client_base(n, seed=0)
-    generated = time.perf_counter() - started
+    rows: list[dict[str, Any]] = []
+
+    def timed(step: Any, run: Any) -> Any:
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = run()
+        rows.append(
+            {
+                "step": step(result) if callable(step) else step,
+                "seconds": time.perf_counter() - wall,
+                "CPU seconds": time.process_time() - cpu,
+                "load (1 min)": os.getloadavg()[0],
+            }
+        )
+        return result
+
     as_of = "2025-01-01"
-    rows = [{"step": f"make_client_base({n:,})", "seconds": generated}]
-    started = time.perf_counter()
-    models = bc.Models.fit(base, as_of)
-    rows.append({"step": "Models.fit", "seconds": time.perf_counter() - started})
-    started = time.perf_counter()
-    frame = bc.portraits(base, as_of=as_of, models=models)
-    rows.append(
-        {
-            "step": f"portraits, frame ({len(frame):,} rows)",
-            "seconds": time.perf_counter() - started,
-        }
+    base = timed(f"make_client_base({n:,})", lambda: bc.datasets.make_client_base(n, seed=0))
+    models = timed("Models.fit", lambda: bc.Models.fit(base, as_of))
+    timed(
+        lambda f: f"portraits, frame ({len(f):,} rows)",
+        lambda: bc.portraits(base, as_of=as_of, models=models),
     )
-    started = time.perf_counter()
-    text = bc.portraits(base, as_of=as_of, models=models, format="jsonl")
-    rows.append(
-        {
-            "step": f"portraits, JSON Lines ({len(text) / 2**20:,.0f} MiB)",
-            "seconds": time.perf_counter() - started,
-        }
+    timed(
+        lambda t: f"portraits, JSON Lines ({len(t) / 2**20:,.0f} MiB)",
+        lambda: bc.portraits(base, as_of=as_of, models=models, format="jsonl"),
     )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
     out = pd.DataFrame(rows)
-    out["peak RSS so far (GiB)"] = np.nan
-    out.loc[out.index[-1], "peak RSS so far (GiB)"] = peak
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+    print(f"peak resident memory of the process: {peak:.2f} GiB")
     return out
 
 
