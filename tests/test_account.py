@@ -309,3 +309,19 @@ def test_progress_reports_each_part(base):
         Models.fit(base, AS_OF, parts=[PeerFeatures()], progress="yes")
     with pytest.raises(bc.InvalidParameterError, match="share the names"):
         Models.fit(base, AS_OF, parts=[PeerFeatures(), PeerFeatures()])
+
+
+def test_unfittable_parts_are_skipped_on_request_never_faked():
+    tiny = make_client_base(50, seed=0)
+    with pytest.raises(bc.InvalidParameterError, match="needs at least"):
+        Models.fit(tiny, AS_OF)
+    models = Models.fit(tiny, AS_OF, errors="skip")
+    assert models.skipped and not set(models.skipped) & set(models.names)
+    assert "HealthScore" in models.skipped["health"]
+    assert "features" in models.names
+    oid = tiny.organisations["organisation_id"].iloc[0]
+    p = portrait(tiny, oid, AS_OF, models)
+    assert not set(models.skipped) & set(p.names) and "features" in p.names
+    assert roundtrip(models).skipped == models.skipped
+    with pytest.raises(bc.InvalidParameterError, match="errors"):
+        Models.fit(tiny, AS_OF, errors="ignore")

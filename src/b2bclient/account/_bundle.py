@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 import pandas as pd
 
-from b2bclient._exceptions import InvalidParameterError
+from b2bclient._exceptions import B2BClientError, InvalidParameterError, MissingDependencyError
 from b2bclient._time import to_timestamp
 from b2bclient.account._protocol import Part
 
@@ -91,6 +91,8 @@ class Models:
         Every part was fitted on rows before it; portraits are drawn at or after it.
     parts : tuple
         The fitted parts, in fitting (and portrait) order.
+    skipped : dict of str to str
+        Parts left out by ``fit(..., errors="skip")`` and why; their sections are absent.
 
     Examples
     --------
@@ -105,6 +107,7 @@ class Models:
 
     as_of: pd.Timestamp = attrs.field(converter=_timestamp)
     parts: tuple[Any, ...] = attrs.field(converter=_as_tuple)
+    skipped: dict[str, str] = attrs.field(factory=dict)
 
     @classmethod
     def fit(
@@ -114,6 +117,7 @@ class Models:
         *,
         parts: Sequence[Any] | None = None,
         progress: Any = False,
+        errors: str = "raise",
     ) -> Models:
         """Fit every part on the rows of `base` before `as_of`.
 
@@ -129,6 +133,10 @@ class Models:
         progress : bool or callable, default False
             True shows a tqdm bar (extra ``progress``); a function ``progress(name, done,
             total)`` is called after each part.
+        errors : {"raise", "skip"}, default "raise"
+            What a part that cannot be fitted on this base does (too few clients or churn
+            events, no convergence): raise its error, or be left out of the bundle, its reason
+            recorded in `skipped` (for reports that must run on any data).
 
         Returns
         -------
@@ -148,18 +156,29 @@ class Models:
                 "The 'base' parameter of Models.fit must be a b2bclient.ClientBase. Got "
                 f"{type(base).__name__} instead."
             )
+        if errors not in ("raise", "skip"):
+            raise InvalidParameterError(
+                f"The 'errors' parameter of Models.fit must be 'raise' or 'skip'. Got {errors!r} "
+                "instead."
+            )
         chosen = _check_parts(default_parts() if parts is None else parts)
         cut = base.as_of(t)
         bar, update = _progress(progress, len(chosen))
         fitted: dict[str, Any] = {}
+        skipped: dict[str, str] = {}
         try:
             for i, part in enumerate(chosen, start=1):
-                fitted[part.name] = part.fit(cut, t, parts=dict(fitted))
+                try:
+                    fitted[part.name] = part.fit(cut, t, parts=dict(fitted))
+                except B2BClientError as exc:
+                    if errors == "raise" or isinstance(exc, MissingDependencyError):
+                        raise
+                    skipped[part.name] = f"{type(exc).__name__}: {exc}"
                 update(part.name, i)
         finally:
             if bar is not None:
                 bar.close()
-        return cls(as_of=t, parts=tuple(fitted.values()))
+        return cls(as_of=t, parts=tuple(fitted.values()), skipped=skipped)
 
     @property
     def names(self) -> tuple[str, ...]:

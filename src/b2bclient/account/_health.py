@@ -337,7 +337,13 @@ class HealthScore(BaseEstimator):  # type: ignore[misc]
             # claim too much weight: calibrate with the same part refitted as of the cutoff.
             from sklearn.base import clone
 
-            calibration_churn = clone(churn).fit(base.as_of(cutoff), cutoff)
+            try:
+                calibration_churn = clone(churn).fit(base.as_of(cutoff), cutoff)
+            except InvalidParameterError as exc:
+                raise InvalidParameterError(
+                    f"HealthScore calibrates its churn measure with the churn part refitted at "
+                    f"the cutoff {cutoff.date()}, which failed: {exc}"
+                ) from exc
         X = self._frame(
             known_features(base, cutoff, "HealthScore (at as_of - horizon)"), calibration_churn
         )

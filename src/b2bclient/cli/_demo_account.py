@@ -28,6 +28,8 @@ def _pick(frame: pd.DataFrame) -> str:
         index=frame.index,
     ).get("purchasing__revenue_365d", pd.Series(0.0, index=frame.index))
     busy = (frame["open_deals.count"] > 0) & (frame["active_projects.count"] > 0)
+    if "features.features" not in frame:
+        return str(frame["open_deals.value"].idxmax())
     pool = revenue[busy] if busy.any() else revenue
     return str(pool.fillna(0.0).idxmax())
 
@@ -50,7 +52,12 @@ def account_section(ctx: Context) -> None:
     from b2bclient.account import Models, portraits
 
     ctx.out.section("Client portraits and health scores")
-    models = Models.fit(ctx.base, ctx.as_of)
+    models = Models.fit(ctx.base, ctx.as_of, errors="skip")
+    for name, why in models.skipped.items():
+        ctx.out.note(
+            f"The {name!r} part could not be fitted on these data, so portraits have no "
+            f"{name!r} section: {why}"
+        )
     health = models.part("health")
     path = ctx.out_dir / "portraits.jsonl"
     portraits(ctx.base, as_of=ctx.as_of, models=models, format="jsonl", path=path)
@@ -63,6 +70,13 @@ def account_section(ctx: Context) -> None:
         "(schema: b2bclient.Portrait.json_schema()); no personal data."
     )
 
+    if health is not None:
+        _health_bands(ctx, frame, health)
+    if len(frame):
+        _one_portrait(ctx, frame, models)
+
+
+def _health_bands(ctx: Context, frame: pd.DataFrame, health: Any) -> None:
     red, green = health.cutoffs_
     bands = frame["health.band"].value_counts().reindex(["red", "yellow", "green"]).fillna(0)
     table = pd.DataFrame(
@@ -85,9 +99,12 @@ def account_section(ctx: Context) -> None:
         f"Cut-offs calibrated on the churn observed in the {health.horizon} before "
         f"{ctx.as_of.date()} ({health.n_calibration_:,} clients, "
         f"{health.churn_rate_:.0%} churned by inactivity): red where the fitted risk is twice "
-        "the base rate, green where it is half. See docs/account.md for the back-test against "
-        "the planted churn."
+        "the base rate, green where it is half (docs/account.md)."
     )
+
+
+def _one_portrait(ctx: Context, frame: pd.DataFrame, models: Any) -> None:
+    from b2bclient.account import portraits
 
     oid = _pick(frame)
     [chosen] = portraits(ctx.base, [oid], ctx.as_of, models, format="portraits")
@@ -99,12 +116,13 @@ def account_section(ctx: Context) -> None:
     facts = pd.DataFrame(_scalars(document), columns=["field", "value"]).set_index("field")
     facts["value"] = facts["value"].map(_show)
     ctx.out.frame(facts, caption=f"Portrait of {oid}: every single value", max_rows=120)
-    features = pd.DataFrame(document["features"]["features"]).set_index("name")
-    ctx.out.frame(
-        features,
-        caption=f"Key features and percentile among {document['features']['peer_group']} peers",
-    )
-    drivers = document["churn"]["drivers"]
+    if "features" in document:
+        features = pd.DataFrame(document["features"]["features"]).set_index("name")
+        ctx.out.frame(
+            features,
+            caption=f"Key features and percentile among {document['features']['peer_group']} peers",
+        )
+    drivers = document.get("churn", {}).get("drivers")
     if drivers:
         ctx.out.frame(
             pd.DataFrame(drivers).set_index("feature"),
@@ -118,8 +136,9 @@ def account_section(ctx: Context) -> None:
         if rows:
             first = next(iter(rows[0]))
             ctx.out.frame(pd.DataFrame(rows).set_index(first), caption=caption)
-    measures = pd.DataFrame(document["health"]["measures"]).set_index("name")
-    ctx.out.frame(measures, caption="Health score: sub-scores (0-100), weights, contributions")
+    if "health" in document:
+        measures = pd.DataFrame(document["health"]["measures"]).set_index("name")
+        ctx.out.frame(measures, caption="Health score: sub-scores (0-100), weights, contributions")
 
 
 def _show(value: Any) -> str:
