@@ -27,6 +27,7 @@ __version__ = "0.1.0.dev0"
 # Subpackages that pull in heavy dependencies (lifelines, scikit-learn) load on first use, so
 # ``import b2bclient`` stays fast: ``bc.churn.ChurnModel`` works without importing them first.
 _LAZY = (
+    "account",
     "btyd",
     "churn",
     "datasets",
@@ -38,8 +39,23 @@ _LAZY = (
     "testing",
 )
 
+# Names re-exported from lazily loaded subpackages: ``bc.portrait`` imports b2bclient.account.
+_LAZY_NAMES = {
+    "HealthScore": "account",
+    "Models": "account",
+    "Portrait": "account",
+    "portrait": "account",
+    "portraits": "account",
+}
+
 
 def __getattr__(name: str) -> object:
+    if name in _LAZY_NAMES:
+        import importlib
+
+        value = getattr(importlib.import_module(f"b2bclient.{_LAZY_NAMES[name]}"), name)
+        globals()[name] = value
+        return value
     if name in _LAZY:
         import importlib
 
@@ -50,7 +66,7 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_LAZY_NAMES))
 
 
 __all__ = [
@@ -59,14 +75,18 @@ __all__ = [
     "ClientBase",
     "ConvergenceError",
     "FormatError",
+    "HealthScore",
     "InvalidParameterError",
     "InvalidTablesError",
     "LookAheadError",
     "MissingDependencyError",
+    "Models",
     "NotFittedError",
+    "Portrait",
     "RegistryError",
     "UnknownIdError",
     "__version__",
+    "account",
     "btyd",
     "churn",
     "datasets",
@@ -75,6 +95,8 @@ __all__ = [
     "model",
     "persist",
     "pipeline",
+    "portrait",
+    "portraits",
     "potential",
     "recommend",
     "save",

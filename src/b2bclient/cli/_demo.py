@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from b2bclient.cli._context import Context, Printer, Progress, SectionFunction, run_sections
+from b2bclient.cli._demo_account import account_section
 from b2bclient.cli._demo_base import base_section, features_section
 from b2bclient.cli._demo_btyd import btyd_section
 from b2bclient.cli._demo_churn import churn_section, planted_churn_section
@@ -36,6 +37,7 @@ SECTIONS: tuple[SectionFunction, ...] = (
     pipeline_section,
     cross_sell_section,
     partner_section,
+    account_section,
     persist_section,
 )
 
