@@ -18,6 +18,7 @@ PUBLIC = {
         "MissingDependencyError",
         "NotFittedError",
         "RegistryError",
+        "Segmenter",
         "UnknownIdError",
         "__version__",
         "btyd",
@@ -28,6 +29,7 @@ PUBLIC = {
         "model",
         "persist",
         "save",
+        "segment",
         "testing",
     ],
     "b2bclient.model": [
@@ -144,6 +146,13 @@ PUBLIC = {
         "example_base",
         "extractor_checks",
         "with_future_rows",
+    ],
+    "b2bclient.segment": [
+        "METHODS",
+        "Segmenter",
+        "plot_segment_embedding",
+        "plot_segment_profiles",
+        "plot_segment_sizes",
     ],
     "b2bclient.cli": ["main"],
 }

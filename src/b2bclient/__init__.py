@@ -25,21 +25,27 @@ __version__ = "0.1.0.dev0"
 
 # Subpackages that pull in heavy dependencies (lifelines, scikit-learn) load on first use, so
 # ``import b2bclient`` stays fast: ``bc.churn.ChurnModel`` works without importing them first.
-_LAZY = ("btyd", "churn", "datasets", "features", "persist", "testing")
+_LAZY = ("btyd", "churn", "datasets", "features", "persist", "segment", "testing")
+# Top-level names re-exported from a lazy subpackage, loaded with it on first use.
+_LAZY_NAMES = {"Segmenter": "segment"}
 
 
 def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _LAZY:
         module = importlib.import_module(f"b2bclient.{name}")
         globals()[name] = module
         return module
+    if name in _LAZY_NAMES:
+        value = getattr(importlib.import_module(f"b2bclient.{_LAZY_NAMES[name]}"), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'b2bclient' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_LAZY_NAMES))
 
 
 __all__ = [
@@ -53,6 +59,7 @@ __all__ = [
     "MissingDependencyError",
     "NotFittedError",
     "RegistryError",
+    "Segmenter",
     "UnknownIdError",
     "__version__",
     "btyd",
@@ -63,5 +70,6 @@ __all__ = [
     "model",
     "persist",
     "save",
+    "segment",
     "testing",
 ]
