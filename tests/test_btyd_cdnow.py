@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 import b2bclient.btyd as btyd
+from b2bclient import ClientBase
 
 
 def _cdnow_file(name: str) -> Path:
@@ -46,6 +47,47 @@ def cdnow_monetary() -> pd.DataFrame:
     frame = frame.rename(columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
     assert int((frame["frequency"] > 0).sum()) == 946
     return frame
+
+
+@pytest.fixture(scope="module")
+def cdnow_orders() -> ClientBase:
+    """The CDNOW order log (1/10th sample, 2 357 customers), loaded as a user would load orders."""
+    raw = pd.read_csv(
+        _cdnow_file("CDNOW_sample.txt"),
+        sep=r"\s+",
+        header=None,
+        names=["master_id", "organisation_id", "date", "quantity", "amount"],
+        dtype={"organisation_id": str, "date": str},
+    )
+    orders = pd.DataFrame(
+        {
+            "organisation_id": raw["organisation_id"],
+            "created_at": pd.to_datetime(raw["date"], format="%Y%m%d"),
+            "amount": raw["amount"],
+        }
+    )
+    first = orders.groupby("organisation_id")["created_at"].min()
+    organisations = pd.DataFrame({"organisation_id": first.index, "created_at": first.to_numpy()})
+    return ClientBase.from_frames(organisations=organisations, deals=orders)
+
+
+def test_cdnow_order_log_gives_the_published_bg_nbd_estimates(
+    cdnow_orders: ClientBase, cdnow: pd.DataFrame
+) -> None:
+    # Calibration period: 1997-01-01 to 1997-09-30 (39 weeks); repeat purchases counted per
+    # day, recency and T measured in weeks, as in Fader, Hardie & Lee (2005).
+    summary = btyd.rfm_summary(cdnow_orders, "1997-10-01", freq="D", time_unit="W")
+    assert len(summary) == 2357
+    assert summary.attrs["freq"] == "D" and summary.attrs["time_unit"] == "W"
+    published = cdnow.set_axis(summary.index)  # customers 1..2357, in the same order
+    np.testing.assert_array_equal(summary["frequency"], published["frequency"])
+    np.testing.assert_array_equal(summary["recency"].round(2), published["recency"])
+    np.testing.assert_array_equal(summary["T"].round(2), published["T"])
+    bg = btyd.BetaGeo().fit(summary)
+    for name, value in {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}.items():
+        assert _sig3(bg.params_[name]) == _sig3(value), name
+    assert bg.log_likelihood_ == pytest.approx(-9582.4, abs=0.1)
+    assert bg.time_unit_ == "W"
 
 
 @pytest.fixture(scope="module")

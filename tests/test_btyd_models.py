@@ -3,18 +3,21 @@ input validation and persistence."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 import b2bclient.btyd as btyd
-from b2bclient import ConvergenceError, InvalidParameterError, NotFittedError
+from b2bclient import InvalidParameterError, NotFittedError
+from b2bclient.btyd._bg_expectation import bg_expectation
 from b2bclient.btyd._gamma_gamma import _gg_loglik
 from b2bclient.btyd._mle import Design, _objective, group_rows
 from b2bclient.btyd._simulate import simulate_monetary
-from b2bclient.btyd._special import bg_expected_term, gauss_series
+from b2bclient.btyd._special import gauss_series
 
 BG_TRUTH = {"r": 0.5, "alpha": 6.0, "a": 0.8, "b": 2.5}
 PARETO_TRUTH = {"r": 0.55, "alpha": 10.6, "s": 0.6, "beta": 11.7}
@@ -24,10 +27,12 @@ def test_public_names() -> None:
     assert sorted(btyd.__all__) == sorted(
         [
             "BetaGeo",
+            "BetaGeoBetaBinom",
             "GammaGamma",
             "ModifiedBetaGeo",
             "ParetoNBD",
             "calibration_holdout",
+            "discrete_summary",
             "lifetime_value",
             "plot_calibration_holdout",
             "plot_p_alive_matrix",
@@ -176,13 +181,15 @@ def test_gauss_series_parameter_derivatives() -> None:
         np.testing.assert_allclose(derivative, (up - down) / (2 * h), rtol=1e-6, atol=1e-9)
 
 
-def test_bg_expected_term_is_continuous_at_a_equal_one() -> None:
-    t = np.array([5.0, 50.0])
-    zero = np.zeros(2)
-    at_one = bg_expected_term(0.5, 1.0, 2.0, zero, -1.0, 4.0 + zero, t)
-    near = bg_expected_term(0.5, 1.0 + 1e-4, 2.0, zero, -1.0, 4.0 + zero, t)
+def test_bg_expectation_is_continuous_at_a_equal_one() -> None:
+    # The closed form divides by a - 1; the expectation itself is smooth there.
+    u = np.array([1.25, 12.5, 1e4])
+    at_one = bg_expectation(1.0, 2.0, 0.5, u)
+    below = bg_expectation(1.0 - 1e-7, 2.0, 0.5, u)
+    above = bg_expectation(1.0 + 1e-7, 2.0, 0.5, u)
     assert np.all(np.isfinite(at_one))
-    np.testing.assert_allclose(at_one, near, rtol=1e-3)
+    np.testing.assert_allclose(at_one, below, rtol=1e-6)
+    np.testing.assert_allclose(at_one, above, rtol=1e-6)
 
 
 def _within(model: Any, truth: dict[str, float], n_se: float = 4.0) -> None:
@@ -330,15 +337,60 @@ def test_penalizer_shrinks_log_parameters(small_sample: pd.DataFrame) -> None:
     assert shrunk.log_likelihood_ < free.log_likelihood_
 
 
-def test_unidentified_fit_raises_convergence_error_with_advice() -> None:
+def test_unidentified_fit_warns_and_returns_the_limiting_model() -> None:
     rng = np.random.default_rng(16)
     t_obs = rng.uniform(20.0, 40.0, 300)
     # Everybody bought at the very end: no sign of dropout at all.
     summary = pd.DataFrame({"frequency": rng.integers(5, 15, 300), "recency": t_obs, "T": t_obs})
-    with pytest.raises(ConvergenceError, match=r"penalizer=0\.001"):
-        btyd.BetaGeo().fit(summary)
-    fitted = btyd.BetaGeo(penalizer=0.001).fit(summary)
-    assert (fitted.standard_errors_ > 0).all()
+    with pytest.warns(ConvergenceWarning, match=r"barely identify .*penalizer=0\.01"):
+        bg = btyd.BetaGeo().fit(summary)
+    assert "a" in bg.weakly_identified_
+    assert not {"r", "alpha"} & set(bg.weakly_identified_)
+    # The dropout parameters are not estimated: infinite standard errors, intervals (0, inf).
+    assert np.isinf(bg.standard_errors_["a"])
+    assert bg.summary_.loc["a", "lower 95% bound"] == 0.0
+    assert np.isinf(bg.summary_.loc["a", "upper 95% bound"])
+    assert np.all(np.isfinite(bg.standard_errors_[["r", "alpha"]]))
+    # Predictions are those of the limit (nobody drops out) and finite.
+    p = bg.p_alive(summary)
+    assert np.all(p > 0.999)
+    assert np.all(np.isfinite(bg.conditional_expected_purchases(52.0, summary)))
+    assert np.all(np.isfinite(bg.expected_purchases([1.0, 52.0, 1e4])))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fitted = btyd.BetaGeo(penalizer=0.01).fit(summary)
+    assert fitted.weakly_identified_ == []
+    assert np.all(np.isfinite(fitted.standard_errors_))
+
+
+def test_well_identified_fit_does_not_warn(small_sample: pd.DataFrame) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bg = btyd.BetaGeo().fit(small_sample)
+    assert bg.weakly_identified_ == []
+
+
+def test_homogeneous_dropout_runs_a_and_b_to_infinity() -> None:
+    # Everybody drops out with the same probability 0.2: Beta(a, b) collapses, a, b -> inf.
+    rng = np.random.default_rng(3)
+    n = 4000
+    lam = rng.gamma(0.5, 1.0 / 5.0, n)
+    t_obs = rng.uniform(20.0, 60.0, n)
+    arrivals = rng.poisson(lam * t_obs)
+    x = np.minimum(rng.geometric(0.2, n), arrivals)
+    frac = rng.beta(np.maximum(x, 1), np.maximum(arrivals - x + 1, 1))
+    summary = pd.DataFrame(
+        {"frequency": x, "recency": np.where(x > 0, t_obs * frac, 0.0), "T": t_obs}
+    )
+    with pytest.warns(ConvergenceWarning, match=r"barely identify \['a', 'b'\]"):
+        bg = btyd.BetaGeo().fit(summary)
+    assert bg.weakly_identified_ == ["a", "b"]
+    # Only the ratio is determined: the mean dropout probability a / (a + b).
+    p = bg.params_["a"] / (bg.params_["a"] + bg.params_["b"])
+    assert p == pytest.approx(0.2, rel=0.1)
+    assert bg.params_["r"] / bg.params_["alpha"] == pytest.approx(0.1, rel=0.1)
+    values = bg.conditional_expected_purchases(26.0, summary)
+    assert np.all(np.isfinite(values)) and np.all(values >= 0)
 
 
 GOOD = {"frequency": [0, 2, 1], "recency": [0.0, 5.0, 3.0], "T": [10.0, 10.0, 4.0]}

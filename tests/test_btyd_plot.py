@@ -62,7 +62,21 @@ def test_p_alive_matrix_plot(fitted: tuple[btyd.BetaGeo, pd.DataFrame]) -> None:
     plt.close(ax.figure)
     explicit = btyd.plot_p_alive_matrix(model, max_frequency=4, max_recency=20.0)
     assert explicit.get_images()[0].get_array().shape == (101, 5)
+    assert explicit.get_ylabel() == "Recency (time of last purchase)"
     plt.close(explicit.figure)
+
+
+def test_plots_name_the_time_unit(fitted: tuple[btyd.BetaGeo, pd.DataFrame]) -> None:
+    model, frame = fitted
+    weekly = frame.copy()
+    weekly.attrs.update({"freq": "D", "time_unit": "W"})
+    ax = btyd.plot_p_alive_matrix(model, weekly)
+    assert ax.get_ylabel() == "Recency (time of last purchase, weeks)"
+    assert ax.get_title().endswith("T = 30 weeks")
+    plt.close(ax.figure)
+    ax = btyd.plot_calibration_holdout(model, weekly)
+    assert ax.get_title().endswith("(13 weeks)")
+    plt.close(ax.figure)
 
 
 def test_plot_errors(fitted: tuple[btyd.BetaGeo, pd.DataFrame]) -> None:

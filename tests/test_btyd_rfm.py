@@ -176,7 +176,7 @@ def test_rfm_summary_on_a_client_base() -> None:
         index=pd.Index(["O-1", "O-2"], dtype=object, name="organisation_id"),
     )
     pd.testing.assert_frame_equal(summary, expected)
-    assert summary.attrs == {"freq": "W", "as_of": pd.Timestamp("2024-03-04")}
+    assert summary.attrs == {"freq": "W", "time_unit": "W", "as_of": pd.Timestamp("2024-03-04")}
     lean = btyd.rfm_summary(_base(), "2024-03-04", freq="W", monetary=False)
     assert list(lean.columns) == ["frequency", "recency", "T"]
 
@@ -293,3 +293,99 @@ def test_end_to_end_on_the_synthetic_client_base() -> None:
     assert np.corrcoef(predicted, actual)[0, 1] > 0.3
     clv = btyd.lifetime_value(bg, calibration, time=6)
     assert (clv >= 0).all()
+
+
+def test_time_unit_measures_recency_and_T_apart_from_the_counting_unit() -> None:
+    # Purchases counted per day, recency and T in fractional weeks.
+    extra = [
+        {
+            "deal_id": "D-10",
+            "organisation_id": "O-1",
+            "created_at": "2024-01-03",
+            "closed_at": "2024-01-03",
+            "status": "won",
+            "amount": 5.0,
+        },
+    ]
+    base = _base(extra)
+    daily = btyd.rfm_summary(base, "2024-03-04", freq="D")
+    weekly_counts = btyd.rfm_summary(base, "2024-03-04", freq="W")
+    summary = btyd.rfm_summary(base, "2024-03-04", freq="D", time_unit="W")
+    # The counts are those of days (2 and 3 January are two purchase days, one week) ...
+    np.testing.assert_array_equal(summary["frequency"], daily["frequency"])
+    assert summary.loc["O-1", "frequency"] == 3
+    assert weekly_counts.loc["O-1", "frequency"] == 2
+    # ... the times those of days, in weeks.
+    np.testing.assert_allclose(summary["recency"], daily["recency"] / 7.0, rtol=1e-15)
+    np.testing.assert_allclose(summary["T"], daily["T"] / 7.0, rtol=1e-15)
+    assert summary.loc["O-1", "T"] == 61 / 7
+    assert summary.attrs["freq"] == "D"
+    assert summary.attrs["time_unit"] == "W"
+    pd.testing.assert_frame_equal(
+        btyd.rfm_summary(base, "2024-03-04", freq="D", time_unit="D"), daily
+    )
+    months = btyd.rfm_summary(base, "2024-03-04", freq="M", time_unit="Y")
+    np.testing.assert_allclose(
+        months["T"], btyd.rfm_summary(base, "2024-03-04", freq="M")["T"] / 12.0, rtol=1e-15
+    )
+
+
+@pytest.mark.parametrize(("freq", "time_unit"), [("W", "D"), ("M", "W"), ("Y", "Q"), ("D", "h")])
+def test_a_time_unit_shorter_than_the_counting_unit_is_refused(freq: str, time_unit: str) -> None:
+    with pytest.raises(InvalidParameterError, match="shorter than the counting unit") as info:
+        btyd.rfm_summary(_base(), "2024-03-04", freq=freq, time_unit=time_unit)
+    # The message names the remedy.
+    assert f"time_unit={freq!r} or longer" in str(info.value)
+    with pytest.raises(InvalidParameterError, match="shorter than the counting unit"):
+        btyd.calibration_holdout(
+            _base(), "2024-03-01", "2024-03-04", freq=freq, time_unit=time_unit
+        )
+    with pytest.raises(InvalidParameterError, match="'time_unit'"):
+        btyd.rfm_summary(_base(), "2024-03-04", freq="D", time_unit="fortnight")
+
+
+def test_calibration_holdout_carries_the_time_unit() -> None:
+    base = _base()
+    frame = btyd.calibration_holdout(base, "2024-02-05", "2024-03-04", freq="D", time_unit="W")
+    daily = btyd.calibration_holdout(base, "2024-02-05", "2024-03-04", freq="D")
+    np.testing.assert_array_equal(frame["frequency_holdout"], daily["frequency_holdout"])
+    np.testing.assert_allclose(frame["duration_holdout"], daily["duration_holdout"] / 7.0)
+    assert frame["duration_holdout"].iloc[0] == 4.0  # 28 days
+    assert frame.attrs["time_unit"] == "W" and frame.attrs["freq"] == "D"
+
+
+def test_lifetime_value_and_models_read_the_time_unit() -> None:
+    sample = btyd.simulate_summary(
+        btyd.BetaGeo,
+        T=40.0,
+        n_customers=800,
+        random_state=3,
+        params={"r": 0.4, "alpha": 4.0, "a": 0.8, "b": 2.5},
+    )
+    sample.attrs.update({"freq": "D", "time_unit": "W"})
+    bg = btyd.BetaGeo().fit(sample)
+    assert bg.time_unit_ == "W"
+    by_attrs = btyd.lifetime_value(bg, sample, monetary_value=10.0)
+    by_name = btyd.lifetime_value(bg, sample.copy(), monetary_value=10.0, time_unit="W")
+    pd.testing.assert_series_equal(by_attrs, by_name)
+    # Counting days must not make the value be computed in days: read as days, 12 months would
+    # span 365 of the summary's weeks.
+    in_days = btyd.lifetime_value(bg, sample, monetary_value=10.0, time_unit="D")
+    assert (in_days > 2 * by_attrs).all()
+    assert bg.time_unit_ == "W"
+    with pytest.raises(InvalidParameterError, match="once"):
+        btyd.lifetime_value(bg, sample, monetary_value=10.0, time_unit="W", freq="D")
+
+
+def test_an_as_of_after_the_end_of_the_data_warns() -> None:
+    base = _base()  # the last event is a deal closed on 2024-03-10
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        btyd.rfm_summary(base, "2024-03-11", freq="W")
+        btyd.calibration_holdout(base, "2024-03-01", "2024-03-11", freq="W")
+    with pytest.warns(UserWarning, match=r"'as_of' given to rfm_summary .* after the last event"):
+        late = btyd.rfm_summary(base, "2025-03-11", freq="W")
+    # T stretches over the silence: that is what the warning is about.
+    assert late.loc["O-1", "T"] > 52
+    with pytest.warns(UserWarning, match="'holdout_end' given to calibration_holdout"):
+        btyd.calibration_holdout(base, "2024-03-01", "2025-03-11", freq="W")

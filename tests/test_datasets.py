@@ -80,7 +80,7 @@ def recompute_covariates(base: ClientBase, t: pd.Timestamp) -> pd.DataFrame:
 
 
 def test_all_is_pinned() -> None:
-    assert sorted(datasets.__all__) == ["SyntheticTruth", "make_client_base"]
+    assert sorted(datasets.__all__) == ["SyntheticTruth", "make_client_base", "procurement_oracle"]
     assert all(hasattr(datasets, name) for name in datasets.__all__)
 
 

@@ -63,7 +63,7 @@ PUBLIC = {
         "TableSchema",
         "empty_table",
     ],
-    "b2bclient.datasets": ["SyntheticTruth", "make_client_base"],
+    "b2bclient.datasets": ["SyntheticTruth", "make_client_base", "procurement_oracle"],
     "b2bclient.features": [
         "Contracts",
         "ENTRY_POINT_GROUP",
@@ -122,10 +122,12 @@ PUBLIC = {
     ],
     "b2bclient.btyd": [
         "BetaGeo",
+        "BetaGeoBetaBinom",
         "GammaGamma",
         "ModifiedBetaGeo",
         "ParetoNBD",
         "calibration_holdout",
+        "discrete_summary",
         "lifetime_value",
         "plot_calibration_holdout",
         "plot_p_alive_matrix",

@@ -3,6 +3,8 @@
 * :class:`BetaGeo` (BG/NBD, optionally with covariates), :class:`ModifiedBetaGeo` (MBG/NBD) and
   :class:`ParetoNBD` model repeat purchasing and silent dropout; they give P(alive) and the
   expected number of future purchases.
+* :class:`BetaGeoBetaBinom` (BG/BB) models purchases at discrete opportunities (a yearly
+  tender, a monthly order window); :func:`discrete_summary` builds its summaries.
 * :class:`GammaGamma` models the value per purchase.
 * :func:`lifetime_value` combines both into a discounted customer lifetime value.
 * :func:`rfm_summary` and :func:`calibration_holdout` build the summaries these models take from
@@ -21,6 +23,8 @@ True
 """
 
 from b2bclient.btyd._beta_geo import BetaGeo, ModifiedBetaGeo
+from b2bclient.btyd._bgbb import BetaGeoBetaBinom
+from b2bclient.btyd._discrete import discrete_summary
 from b2bclient.btyd._gamma_gamma import GammaGamma
 from b2bclient.btyd._pareto import ParetoNBD
 from b2bclient.btyd._plot import plot_calibration_holdout, plot_p_alive_matrix
@@ -30,10 +34,12 @@ from b2bclient.btyd._value import lifetime_value
 
 __all__ = [
     "BetaGeo",
+    "BetaGeoBetaBinom",
     "GammaGamma",
     "ModifiedBetaGeo",
     "ParetoNBD",
     "calibration_holdout",
+    "discrete_summary",
     "lifetime_value",
     "plot_calibration_holdout",
     "plot_p_alive_matrix",

@@ -143,7 +143,7 @@ class TransactionModel(BaseEstimator, abc.ABC):  # type: ignore[misc]
             setattr(self, name, value)
         self.covariate_names_ = list(cov_names)
         self.n_customers_ = len(rfm)
-        unit = summary.attrs.get("freq")
+        unit = summary.attrs.get("time_unit", summary.attrs.get("freq"))
         self.time_unit_ = unit if isinstance(unit, str) else None
         return self
 

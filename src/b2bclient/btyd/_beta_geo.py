@@ -11,8 +11,8 @@ from scipy import special
 
 from b2bclient._exceptions import InvalidParameterError
 from b2bclient.btyd._base import TransactionModel
+from b2bclient.btyd._bg_expectation import bg_expectation
 from b2bclient.btyd._mle import LogLikSum, Rows, Theta
-from b2bclient.btyd._special import bg_expected_term
 from b2bclient.btyd._validation import FloatArray, RFMArrays
 
 __all__ = ["BetaGeo", "ModifiedBetaGeo"]
@@ -255,8 +255,10 @@ class _BetaGeoFamily(TransactionModel):
         self, theta: Theta, t: FloatArray, x: FloatArray, T: FloatArray
     ) -> FloatArray:
         r, alpha, a, b = theta
-        shift = 0.0 if self._modified else -1.0  # see bg_expected_term
-        return bg_expected_term(r, a, b, x, shift, alpha + T, t)
+        # Given the history, the dropout probability is Beta(a, b + x) (Beta(a, b + x + 1)
+        # when a customer may also drop out right after the first purchase).
+        extra = 1.0 if self._modified else 0.0
+        return bg_expectation(a, np.add(b, x + extra), np.add(r, x), t / (alpha + T))
 
     def _simulate(
         self, theta: Theta, t_obs: FloatArray, rng: np.random.Generator
@@ -404,8 +406,7 @@ class BetaGeo(_BetaGeoFamily):
 
     def _unconditional(self, theta: Theta, t: FloatArray) -> FloatArray:
         r, alpha, a, b = theta
-        zero = np.zeros(np.broadcast_shapes(np.shape(t), np.shape(alpha)))
-        return bg_expected_term(r, a, b, zero, -1.0, alpha + zero, t + zero)
+        return bg_expectation(a, b, r, t / alpha)
 
 
 class ModifiedBetaGeo(_BetaGeoFamily):
@@ -494,9 +495,6 @@ class ModifiedBetaGeo(_BetaGeoFamily):
 
     def _unconditional(self, theta: Theta, t: FloatArray) -> FloatArray:
         r, alpha, a, b = theta
-        zero = np.zeros(np.shape(t))
         # A new customer may drop out right after the first purchase: P(alive) = b / (a + b).
-        out: FloatArray = bg_expected_term(r, a, b, zero, 0.0, alpha + zero, t + zero) * (
-            b / (a + b)
-        )
+        out: FloatArray = bg_expectation(a, np.add(b, 1.0), r, t / alpha) * (b / (a + b))
         return out

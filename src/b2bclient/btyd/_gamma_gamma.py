@@ -170,7 +170,19 @@ class GammaGamma(BaseEstimator):  # type: ignore[misc]
             np.log([0.5, 1.5, 0.5 * mean_m]),
         ]
         design = Design(("p", "q", "v"))
-        result = fit_mle(_gg_loglik, design, rows, starts, penalizer=penalizer, owner="GammaGamma")
+        result = fit_mle(
+            _gg_loglik,
+            design,
+            rows,
+            starts,
+            penalizer=penalizer,
+            owner="GammaGamma",
+            stacklevel=3,
+            weak_hint=(
+                "This is common with few repeat buyers: fit on more of them, or shrink the fit "
+                "with a small penalty such as penalizer=0.01."
+            ),
+        )
         for name, value in fitted_state(design, result).items():
             setattr(self, name, value)
         self.n_customers_ = int(repeat.sum())
@@ -236,6 +248,7 @@ class GammaGamma(BaseEstimator):  # type: ignore[misc]
         time: int = 12,
         discount_rate: float = 0.01,
         freq: str | float | None = None,
+        time_unit: str | float | None = None,
     ) -> pd.Series:
         """Return each customer's discounted expected value over the next `time` months.
 
@@ -253,9 +266,12 @@ class GammaGamma(BaseEstimator):  # type: ignore[misc]
         discount_rate : float, default 0.01
             Discount rate per month.
         freq : str or float, optional
-            Time unit of the summary (``"D"``, ``"W"``, ``"M"``, ...) or the number of periods
-            per month. By default it is read from ``summary.attrs["freq"]`` (set by
-            :func:`rfm_summary`) or from the transaction model.
+            Older name of `time_unit`.
+        time_unit : str or float, optional
+            Unit of recency and ``T`` in the summary (``"D"``, ``"W"``, ``"M"``, ...) or the
+            number of those units per month. By default it is read from
+            ``summary.attrs["time_unit"]`` (set by :func:`rfm_summary`) or from the transaction
+            model.
 
         Returns
         -------
@@ -272,7 +288,7 @@ class GammaGamma(BaseEstimator):  # type: ignore[misc]
         >>> sample["monetary_value"] = rng.gamma(4.0, 10.0, size=2000)
         >>> bg = btyd.BetaGeo().fit(sample)
         >>> gg = btyd.GammaGamma().fit(sample)
-        >>> clv = gg.customer_lifetime_value(bg, sample, time=12, freq="W")
+        >>> clv = gg.customer_lifetime_value(bg, sample, time=12, time_unit="W")
         >>> bool((clv >= 0).all())
         True
         """
@@ -285,4 +301,5 @@ class GammaGamma(BaseEstimator):  # type: ignore[misc]
             time=time,
             discount_rate=discount_rate,
             freq=freq,
+            time_unit=time_unit,
         )

@@ -6,10 +6,21 @@ analytic gradient. Identical customers are grouped and weighted, so a fit costs 
 per distinct history rather than per customer. Standard errors come from the inverse of the
 Hessian of the negative log-likelihood, obtained by central differences of the analytic
 gradient, and are mapped to the natural parameters by the delta method.
+
+Weak identification is reported, not raised. On a short observation window the dropout process
+of a BTYD model is often barely visible: the likelihood is then flat along some direction, or
+keeps rising towards the edge of the parameter space (``a -> 0``: nobody drops out; ``a, b ->
+inf`` with ``a / b`` fixed: everybody drops out with the same probability). The maximum is still
+the best description of the data and its predictions are those of the limiting model, so the
+fit returns it, lists the affected parameters in ``weakly_identified_``, gives them infinite
+standard errors (or the very wide ones the Hessian implies) and warns with a
+:class:`~sklearn.exceptions.ConvergenceWarning` that says why and what to do. Only a fit that
+finds no finite maximum at all raises :class:`~b2bclient.ConvergenceError`.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy import optimize
+from sklearn.exceptions import ConvergenceWarning
 
 from b2bclient._exceptions import ConvergenceError
 from b2bclient.btyd._validation import FloatArray
@@ -29,7 +41,16 @@ LogLikSum = Callable[[Theta, "Rows"], tuple[float, FloatArray]]
 
 _LOG_BOUND = 23.0  # exp(23) ~ 1e10: far beyond any sensible value in any time unit
 _Z95 = 1.959963984540054
-_MAX_LOG_SE = 10.0  # a log-parameter known only to within a factor exp(+-20) is not estimated
+# A 95% interval wider than a factor 1000 (log-scale standard error above ln(1000) / (2 * 1.96))
+# says that the data barely identify a parameter.
+_WEAK_SE = float(np.log(1000.0) / (2.0 * _Z95))
+_EDGE = 1e-3  # an optimum this close to a bound (on the log scale) lies at the bound
+_FLAT_LOADING = 0.01  # share of a parameter in the flat directions that makes it unidentified
+_DROPOUT_HINT = (
+    "This is common when the observation window is short compared with customer lifetimes, so "
+    "that dropout is hardly visible. Check the predictions out of sample (calibration_holdout), "
+    "use a longer window, or shrink the fit with a small penalty such as penalizer=0.01."
+)
 
 
 class Rows:
@@ -104,10 +125,15 @@ def distinct_rows(
     return codes, first
 
 
-def group_rows(columns: dict[str, FloatArray], covariates: FloatArray | None = None) -> Rows:
+def group_rows(
+    columns: dict[str, FloatArray],
+    covariates: FloatArray | None = None,
+    weights: FloatArray | None = None,
+) -> Rows:
     """Group identical rows of `columns` (and `covariates`) and return them with weights.
 
-    Summaries in whole periods typically shrink a hundredfold.
+    Summaries in whole periods typically shrink a hundredfold. `weights` gives the number of
+    customers each input row stands for (default 1); grouped rows add them up.
     """
     names = list(columns)
     parts = [columns[k] for k in names]
@@ -117,11 +143,12 @@ def group_rows(columns: dict[str, FloatArray], covariates: FloatArray | None = N
     codes, first = distinct_rows(parts)
     n_groups = first.shape[0]
     if n_groups == n:
-        return Rows(dict(columns), np.ones(n), covariates)
-    weights = np.bincount(codes, minlength=n_groups).astype(np.float64)
+        own = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64).copy()
+        return Rows(dict(columns), own, covariates)
+    grouped_weights = np.bincount(codes, weights=weights, minlength=n_groups).astype(np.float64)
     grouped = {k: np.ascontiguousarray(columns[k][first]) for k in names}
     cov = np.ascontiguousarray(covariates[first]) if covariates is not None else None
-    return Rows(grouped, weights, cov)
+    return Rows(grouped, grouped_weights, cov)
 
 
 class Design:
@@ -209,12 +236,19 @@ class Design:
 
 
 class FitResult:
-    """Outcome of :func:`fit_mle`: optimum, log-likelihood and covariance of the optimum."""
+    """Outcome of :func:`fit_mle`: optimum, log-likelihood, covariance and weak parameters."""
 
-    def __init__(self, v: FloatArray, log_likelihood: float, covariance: FloatArray) -> None:
+    def __init__(
+        self,
+        v: FloatArray,
+        log_likelihood: float,
+        covariance: FloatArray,
+        weak: Sequence[str] = (),
+    ) -> None:
         self.v = v
         self.log_likelihood = log_likelihood
         self.covariance = covariance
+        self.weak = list(weak)
 
 
 def _objective(
@@ -275,6 +309,8 @@ def fit_mle(
     penalizer: float,
     owner: str,
     loglik_sum: LogLikSum | None = None,
+    stacklevel: int = 4,
+    weak_hint: str = _DROPOUT_HINT,
 ) -> FitResult:
     """Maximise the (penalised) log-likelihood over the design's optimisation vector.
 
@@ -297,6 +333,11 @@ def fit_mle(
     loglik_sum : callable, optional
         ``loglik_sum(theta, rows)`` returning the weighted total log-likelihood and its
         gradient in the log-parameters; a faster equivalent of `loglik` used without covariates.
+    stacklevel : int, default 4
+        Stack level of the warning about weakly identified parameters (the user's call).
+    weak_hint : str
+        The usual cause of weak identification for this model, and the remedies, for the
+        warning.
 
     Returns
     -------
@@ -305,7 +346,12 @@ def fit_mle(
     Raises
     ------
     ConvergenceError
-        When no start converges, or a parameter runs to the edge of the parameter space.
+        When no start reaches a finite maximum.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When the data barely identify some parameters (see the module docstring).
     """
     n_total = float(rows.weights.sum())
     fun = _objective(loglik, design, rows, penalizer, n_total, loglik_sum)
@@ -342,15 +388,8 @@ def fit_mle(
     names = design.coef_names
     lo = np.array([b[0] for b in bounds])
     hi = np.array([b[1] for b in bounds])
-    at_edge = (np.abs(v - lo) < 1e-3) | (np.abs(v - hi) < 1e-3)
-    if at_edge.any():
-        edge = [names[i] for i in np.flatnonzero(at_edge)]
-        raise ConvergenceError(
-            f"{owner} did not converge: parameter(s) {edge} ran to the edge of the parameter "
-            f"space, which means the data hold too little information to estimate them (for "
-            f"example almost no repeat buyers, or no sign of dropout). Add a small penalty such "
-            f"as penalizer=0.001, use a longer observation window, or a simpler model."
-        )
+    at_low = np.abs(v - lo) < _EDGE
+    at_high = np.abs(v - hi) < _EDGE
     with np.errstate(all="ignore"):
         theta = design.theta(v, rows.covariates)
         if loglik_sum is not None and not design.links:
@@ -359,24 +398,96 @@ def fit_mle(
             ll_rows, _ = loglik(theta, rows, False)
             log_likelihood = float(rows.weights @ ll_rows)
     hess = _hessian(fun, v) * n_total
-    covariance = _invert(hess)
-    if covariance is None:
-        raise ConvergenceError(
-            f"{owner} did not converge to a proper maximum: the likelihood is flat in some "
-            f"direction at the optimum (singular Hessian), so the parameters are not identified, "
-            f"for example because the data show no sign of dropout or covariates are collinear. "
-            f"Set a small penalty such as penalizer=0.001, or drop collinear covariates."
+    covariance, flat = _covariance(hess, at_low | at_high)
+    se = np.sqrt(np.diag(covariance))
+    wide = np.isfinite(se) & (se > _WEAK_SE)
+    weak = at_low | at_high | flat | wide
+    if weak.any():
+        warnings.warn(
+            _weak_message(owner, design, names, at_low, at_high, flat, wide, se, weak_hint),
+            ConvergenceWarning,
+            stacklevel=stacklevel,
         )
-    log_se = np.sqrt(np.diag(covariance))[: design.n_base]
-    loose = [names[i] for i in np.flatnonzero(log_se > _MAX_LOG_SE)]
-    if loose:
-        raise ConvergenceError(
-            f"{owner} did not converge to a proper maximum: parameter(s) {loose} are not "
-            f"identified by the data (their 95% interval spans more than 30 orders of "
-            f"magnitude), for example because the data show no sign of dropout. Set a small "
-            f"penalty such as penalizer=0.001, or use a longer observation window."
+    return FitResult(v, log_likelihood, covariance, [names[i] for i in np.flatnonzero(weak)])
+
+
+def _weak_message(
+    owner: str,
+    design: Design,
+    names: list[str],
+    at_low: npt.NDArray[np.bool_],
+    at_high: npt.NDArray[np.bool_],
+    flat: npt.NDArray[np.bool_],
+    wide: npt.NDArray[np.bool_],
+    se: FloatArray,
+    hint: str,
+) -> str:
+    """Return the warning for weakly identified coefficients: which, why, and what to do."""
+    positive = np.arange(len(names)) < design.n_base
+    reasons = []
+    for mask, what in (
+        (at_low & positive, "ran to 0"),
+        (at_high & positive, "ran to infinity"),
+        ((at_low | at_high) & ~positive, "ran to the bound of +-50"),
+    ):
+        if mask.any():
+            reasons.append(f"{', '.join(names[i] for i in np.flatnonzero(mask))} {what}")
+    if flat.any():
+        reasons.append(
+            f"{', '.join(names[i] for i in np.flatnonzero(flat))} lie on a flat ridge of the "
+            f"likelihood"
         )
-    return FitResult(v, log_likelihood, covariance)
+    if wide.any():
+        reasons.extend(
+            f"the 95% interval of {names[i]} spans a factor {float(np.exp(2.0 * _Z95 * se[i])):.2g}"
+            for i in np.flatnonzero(wide)
+        )
+    weak = [names[i] for i in np.flatnonzero(at_low | at_high | flat | wide)]
+    return (
+        f"{owner}: the data barely identify {weak} ({'; '.join(reasons)}). The fit is the "
+        f"maximum of the likelihood and its predictions are those of the limiting model; these "
+        f"parameters have infinite or very wide standard errors and are listed in "
+        f"weakly_identified_. {hint}"
+    )
+
+
+def _covariance(hess: FloatArray, fixed: npt.NDArray[np.bool_]) -> tuple[FloatArray, np.ndarray]:
+    """Return the covariance from a Hessian, and which coefficients lie in flat directions.
+
+    Coefficients at a bound (`fixed`) and those with a share of more than 1% in a direction of
+    (numerically) zero or negative curvature are not identified: their variances are infinite and
+    their covariances unknown (NaN). The others get the inverse of their block of the Hessian,
+    which is their covariance given the unidentified ones.
+    """
+    k = hess.shape[0]
+    flat = np.zeros(k, dtype=bool)
+    if np.all(np.isfinite(hess)):
+        values, vectors = np.linalg.eigh(hess)
+        scale = max(float(np.max(np.abs(values))), 1.0)
+        null = values <= 1e-9 * scale
+        if null.any():
+            loading = np.sum(vectors[:, null] ** 2, axis=1)
+            flat = (loading > _FLAT_LOADING) & ~fixed
+    else:
+        flat = ~fixed
+    free = ~(fixed | flat)
+    inverse: FloatArray | None = None
+    while free.any():
+        block = hess[np.ix_(free, free)]
+        inverse = _invert(block)
+        if inverse is not None:
+            break
+        # Still not positive definite: drop the coefficient that weighs most in the direction
+        # of least curvature, and try again.
+        values, vectors = np.linalg.eigh(np.where(np.isfinite(block), block, 0.0))
+        drop = np.flatnonzero(free)[int(np.argmax(np.abs(vectors[:, 0])))]
+        flat[drop] = True
+        free[drop] = False
+    covariance = np.full((k, k), np.nan)
+    covariance[np.diag_indices(k)] = np.inf
+    if free.any() and inverse is not None:
+        covariance[np.ix_(free, free)] = inverse
+    return covariance, flat
 
 
 def _invert(hess: FloatArray) -> FloatArray | None:
@@ -422,4 +533,5 @@ def fitted_state(design: Design, result: FitResult) -> dict[str, Any]:
             index=index,
         ),
         "log_likelihood_": result.log_likelihood,
+        "weakly_identified_": list(result.weak),
     }

@@ -32,12 +32,14 @@ def _log_g(
     if upper:
         b_ser = r + x
         z = (alpha - beta) / (alpha + t)
+        om = (beta + t) / (alpha + t)
         base = -(r + x) * la - s * lb
     else:
         b_ser = np.full_like(x, s + 1.0)
         z = (beta - alpha) / (beta + t)
+        om = (alpha + t) / (beta + t)
         base = -(r + x - 1.0) * la - (s + 1.0) * lb
-    series, s_b, s_c, s_z = gauss_series(b_ser, c, z, derivatives=grad)
+    series, s_b, s_c, s_z = gauss_series(b_ser, c, z, one_minus_z=om, derivatives=grad)
     log_g = base + np.log(series)
     if not grad:
         return log_g, None
@@ -209,13 +211,14 @@ class ParetoNBD(TransactionModel):
         self, theta: Theta, t: FloatArray, x: FloatArray, T: FloatArray
     ) -> FloatArray:
         r, alpha, s, beta = (float(p) for p in theta)
-        horizon = expm1_ratio(s - 1.0, np.log(beta + T + t) - np.log(beta + T))
+        # log1p keeps the accuracy when beta + T is large compared with the horizon.
+        horizon = expm1_ratio(s - 1.0, np.log1p(t / (beta + T)))
         out: FloatArray = (r + x) * (beta + T) / (alpha + T) * horizon
         return out
 
     def _unconditional(self, theta: Theta, t: FloatArray) -> FloatArray:
         r, alpha, s, beta = (float(p) for p in theta)
-        out: FloatArray = r * beta / alpha * expm1_ratio(s - 1.0, np.log(beta + t) - np.log(beta))
+        out: FloatArray = r * beta / alpha * expm1_ratio(s - 1.0, np.log1p(t / beta))
         return out
 
     def _simulate(

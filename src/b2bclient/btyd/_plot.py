@@ -10,9 +10,16 @@ import pandas as pd
 from b2bclient._exceptions import InvalidParameterError
 from b2bclient._plotting import axes
 from b2bclient.btyd._base import TransactionModel
+from b2bclient.btyd._freq import unit_name
 from b2bclient.btyd._validation import check_fitted, rfm_arrays
 
 __all__ = ["plot_calibration_holdout", "plot_p_alive_matrix"]
+
+
+def _unit(model: TransactionModel, frame: Any) -> str | None:
+    """Return the plural name of the time unit of `frame` (or of the model's summary)."""
+    attrs = frame.attrs if isinstance(frame, pd.DataFrame) else {}
+    return unit_name(attrs.get("time_unit", attrs.get("freq", model.time_unit_)))
 
 
 def _check_model(model: Any, owner: str) -> None:
@@ -107,7 +114,12 @@ def plot_calibration_holdout(
     ax.plot(table.index, table["model"], marker="s", linestyle="--", label=type(model).__name__)
     ax.set_xlabel("Purchases in calibration period")
     ax.set_ylabel("Mean purchases in holdout period")
-    ax.set_title("Actual and predicted purchases in the holdout period")
+    title = "Actual and predicted purchases in the holdout period"
+    durations = frame["duration_holdout"].to_numpy(dtype=np.float64)
+    unit = _unit(model, frame)
+    if unit is not None and durations.size and np.all(durations == durations[0]):
+        title += f" ({durations[0]:g} {unit})"
+    ax.set_title(title)
     ticks = list(table.index)
     ax.set_xticks(ticks)
     ax.set_xticklabels([f"{t}+" if t == max_frequency else str(t) for t in ticks])
@@ -220,7 +232,15 @@ def plot_p_alive_matrix(
         cmap="viridis",
     )
     ax.figure.colorbar(image, ax=ax, label="P(alive)")
+    unit = _unit(model, summary)
     ax.set_xlabel("Frequency (repeat purchases)")
-    ax.set_ylabel("Recency (time of last purchase)")
-    ax.set_title(f"P(alive) of customers observed for T = {max_recency:g}")
+    ax.set_ylabel(
+        "Recency (time of last purchase)"
+        if unit is None
+        else f"Recency (time of last purchase, {unit})"
+    )
+    ax.set_title(
+        f"P(alive) of customers observed for T = {max_recency:g}"
+        + ("" if unit is None else f" {unit}")
+    )
     return ax

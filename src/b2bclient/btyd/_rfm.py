@@ -4,11 +4,14 @@ The core works on a plain transaction log with columns ``organisation_id``, ``ti
 ``value``; :func:`rfm_summary` and :func:`calibration_holdout` build that log from the won deals
 of a :class:`~b2bclient.base.ClientBase` as known before ``as_of``.
 
-Periods are pandas periods of ``freq``. Several purchases in one period count once (their values
-add up), as in lifetimes. With ``last = Period(as_of - 1ns)``, the last period observed before
-``as_of``, a customer whose first purchase falls in period ``first`` has ``T = last - first``;
-this equals lifetimes' ``summary_data_from_transaction_data`` with
-``observation_period_end = as_of - 1ns`` on the purchases before ``as_of``.
+Periods are pandas periods of ``freq``, the counting unit. Several purchases in one period count
+once (their values add up), as in lifetimes. With ``last = Period(as_of - 1ns)``, the last period
+observed before ``as_of``, a customer whose first purchase falls in period ``first`` has
+``T = last - first`` periods; this equals lifetimes' ``summary_data_from_transaction_data`` with
+``observation_period_end = as_of - 1ns`` on the purchases before ``as_of``. Recency and ``T`` are
+then expressed in ``time_unit`` (by default ``freq``), a unit at least as long: counting days and
+measuring weeks (``freq="D", time_unit="W"``) gives the summaries of the published BG/NBD and
+Pareto/NBD results, with recency and ``T`` in fractional weeks.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import pandas as pd
 from b2bclient._exceptions import InvalidParameterError
 from b2bclient._time import to_timestamp
 from b2bclient.base import ClientBase
-from b2bclient.btyd._freq import parse_freq
+from b2bclient.btyd._freq import parse_freq, time_unit_ratio
+from b2bclient.btyd._horizon import warn_after_data
 
 __all__ = [
     "calibration_holdout",
@@ -67,6 +71,7 @@ def summary_from_transactions(
     as_of: Any,
     *,
     freq: str = "W",
+    time_unit: str | None = None,
     monetary: bool = True,
 ) -> pd.DataFrame:
     """Return the RFM summary of a transaction log as of `as_of`.
@@ -78,7 +83,9 @@ def summary_from_transactions(
     as_of : str or pandas.Timestamp
         Only transactions strictly before this instant are used.
     freq : str, default "W"
-        Period alias.
+        Period alias of the counting unit.
+    time_unit : str, optional
+        Period alias of recency and ``T``, at least as long as `freq`; defaults to `freq`.
     monetary : bool, default True
         Add ``monetary_value``, the mean per-period value of the repeat purchases (0 without).
 
@@ -90,6 +97,7 @@ def summary_from_transactions(
     """
     as_of = to_timestamp(as_of, owner="rfm_summary")
     alias = parse_freq(freq, owner="rfm_summary")
+    unit, hours_freq, hours_unit = time_unit_ratio(alias, time_unit, owner="rfm_summary")
     before = transactions.loc[transactions["time"] < as_of]
     if before.empty:
         out = _empty_summary(monetary)
@@ -104,8 +112,8 @@ def summary_from_transactions(
         frequency = (count - 1).astype("int64")
         columns: dict[str, Any] = {
             "frequency": frequency,
-            "recency": (last - first).astype("float64"),
-            "T": (_last_period(as_of, alias) - first).astype("float64"),
+            "recency": (last - first).astype("float64") * hours_freq / hours_unit,
+            "T": (_last_period(as_of, alias) - first).astype("float64") * hours_freq / hours_unit,
         }
         if monetary:
             repeat_total = total - first_value
@@ -114,6 +122,7 @@ def summary_from_transactions(
         out.index = out.index.astype(object)
         out.index.name = _ID
     out.attrs["freq"] = alias
+    out.attrs["time_unit"] = unit
     out.attrs["as_of"] = as_of
     return out
 
@@ -137,6 +146,7 @@ def holdout_from_transactions(
     holdout_end: Any,
     *,
     freq: str = "W",
+    time_unit: str | None = None,
     monetary: bool = True,
 ) -> pd.DataFrame:
     """Return the calibration summary of a transaction log with the holdout-period outcomes.
@@ -150,7 +160,9 @@ def holdout_from_transactions(
     holdout_end : str or pandas.Timestamp
         End of the holdout period (exclusive), after `calibration_end`.
     freq : str, default "W"
-        Period alias.
+        Period alias of the counting unit.
+    time_unit : str, optional
+        Period alias of recency, ``T`` and ``duration_holdout``; defaults to `freq`.
     monetary : bool, default True
         Add ``monetary_value`` and ``monetary_value_holdout``.
 
@@ -159,12 +171,15 @@ def holdout_from_transactions(
     pandas.DataFrame
         The calibration summary plus ``frequency_holdout`` (distinct periods with a purchase
         in ``[calibration_end, holdout_end)``), ``monetary_value_holdout`` (mean per-period value
-        of those purchases, 0 without) and ``duration_holdout`` (periods from the last observed
-        calibration period to the last observed holdout period).
+        of those purchases, 0 without) and ``duration_holdout`` (time from the last observed
+        calibration period to the last observed holdout period, in `time_unit`).
     """
     cal_end, hold_end = _holdout_dates(calibration_end, holdout_end)
     alias = parse_freq(freq, owner="calibration_holdout")
-    summary = summary_from_transactions(transactions, cal_end, freq=alias, monetary=monetary)
+    unit, hours_freq, hours_unit = time_unit_ratio(alias, time_unit, owner="calibration_holdout")
+    summary = summary_from_transactions(
+        transactions, cal_end, freq=alias, time_unit=unit, monetary=monetary
+    )
     window = transactions.loc[(transactions["time"] >= cal_end) & (transactions["time"] < hold_end)]
     window = window.loc[window[_ID].isin(summary.index)]
     if window.empty:
@@ -179,8 +194,10 @@ def holdout_from_transactions(
     out["frequency_holdout"] = counts.to_numpy()
     if monetary:
         out["monetary_value_holdout"] = values.to_numpy(dtype=np.float64)
-    out["duration_holdout"] = float(_last_period(hold_end, alias) - _last_period(cal_end, alias))
+    periods = float(_last_period(hold_end, alias) - _last_period(cal_end, alias))
+    out["duration_holdout"] = periods * hours_freq / hours_unit
     out.attrs["freq"] = alias
+    out.attrs["time_unit"] = unit
     out.attrs["as_of"] = cal_end
     out.attrs["holdout_end"] = hold_end
     return out
@@ -216,6 +233,7 @@ def rfm_summary(
     as_of: Any,
     freq: str = "W",
     *,
+    time_unit: str | None = None,
     monetary: bool = True,
     include_non_buyers: bool = False,
 ) -> pd.DataFrame:
@@ -223,12 +241,13 @@ def rfm_summary(
 
     Purchases are the deals won (status ``"won"``) with ``closed_at`` strictly before `as_of`,
     taken from ``base.as_of(as_of)``, so rows at or after `as_of` never change the result.
-    Purchases are grouped into periods of `freq`; several in one period count once.
+    Purchases are grouped into periods of `freq`, the counting unit; several in one period count
+    once. Recency and ``T`` are measured in `time_unit` (by default `freq`):
 
     * ``frequency``: number of distinct periods with a purchase after the first one;
-    * ``recency``: periods between the first and the last purchase;
-    * ``T``: periods between the first purchase and the last period observed before `as_of`
-      (the period of ``as_of - 1ns``);
+    * ``recency``: time between the periods of the first and the last purchase;
+    * ``T``: time between the period of the first purchase and the last period observed before
+      `as_of` (the period of ``as_of - 1ns``);
     * ``monetary_value``: mean value per period of the repeat purchases (the first period is
       left out, as the Gamma-Gamma model expects), 0 without repeat purchases.
 
@@ -239,7 +258,13 @@ def rfm_summary(
     as_of : str or pandas.Timestamp
         Point in time; only purchases strictly before it count. Never defaults to now.
     freq : str, default "W"
-        Period alias: ``"D"``, ``"W"`` (or ``"W-MON"``...), ``"M"``, ``"Q"`` or ``"Y"``.
+        Counting unit, a period alias: ``"D"``, ``"W"`` (or ``"W-MON"``...), ``"M"``, ``"Q"``
+        or ``"Y"``.
+    time_unit : str, optional
+        Unit of recency and ``T``, a period alias at least as long as `freq`; recency and ``T``
+        are then fractional (``freq="D", time_unit="W"``: days counted, weeks measured, as in
+        the published BG/NBD and Pareto/NBD results). Defaults to `freq`. Calendar units have
+        their mean Gregorian length (a month is 365.25 / 12 days).
     monetary : bool, default True
         Add the ``monetary_value`` column.
     include_non_buyers : bool, default False
@@ -251,13 +276,21 @@ def rfm_summary(
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``organisation_id``; ``summary.attrs`` records ``freq`` and ``as_of``, which
-        :func:`lifetime_value` uses to convert months into periods.
+        Indexed by ``organisation_id``; ``summary.attrs`` records ``freq``, ``time_unit`` and
+        ``as_of``; :func:`lifetime_value` reads ``time_unit`` to convert months into it.
 
     Raises
     ------
     InvalidParameterError
-        If `base` is not a ClientBase, `as_of` is missing or `freq` is not a supported period.
+        If `base` is not a ClientBase, `as_of` is missing, `freq` or `time_unit` is not a
+        supported period, or `time_unit` is shorter than `freq`.
+
+    Warns
+    -----
+    UserWarning
+        When `as_of` lies implausibly long after the last event recorded in the base (more than
+        a week, and longer than the pace of the base makes likely): ``T`` would stretch over
+        time that was never observed.
 
     Examples
     --------
@@ -279,13 +312,26 @@ def rfm_summary(
     organisation_id
     O-1                      2      4.0   8.0            50.0
     O-2                      0      0.0   2.0             0.0
+
+    Counting days and measuring weeks:
+
+    >>> rfm_summary(base, as_of="2024-03-04", freq="D", time_unit="W").round(3)
+    ... # doctest: +NORMALIZE_WHITESPACE
+                     frequency  recency      T  monetary_value
+    organisation_id
+    O-1                      2    4.286  8.714            50.0
+    O-2                      0    0.000  2.571             0.0
     """
     owner = "rfm_summary"
     _check_base(base, owner)
     as_of_ts = to_timestamp(as_of, owner=owner)
     alias = parse_freq(freq, owner=owner)
+    unit, _, _ = time_unit_ratio(alias, time_unit, owner=owner)
+    warn_after_data(base, as_of_ts, name="as_of", owner=owner)
     transactions, organisations = _purchases(base, as_of_ts)
-    out = summary_from_transactions(transactions, as_of_ts, freq=alias, monetary=monetary)
+    out = summary_from_transactions(
+        transactions, as_of_ts, freq=alias, time_unit=unit, monetary=monetary
+    )
     if include_non_buyers:
         attrs = dict(out.attrs)
         missing = organisations.difference(out.index)
@@ -309,6 +355,7 @@ def calibration_holdout(
     holdout_end: Any,
     freq: str = "W",
     *,
+    time_unit: str | None = None,
     monetary: bool = True,
 ) -> pd.DataFrame:
     """Split each organisation's purchases into a calibration summary and holdout outcomes.
@@ -328,7 +375,9 @@ def calibration_holdout(
     holdout_end : str or pandas.Timestamp
         End of the holdout period (exclusive), after `calibration_end`.
     freq : str, default "W"
-        Period alias, as in :func:`rfm_summary`.
+        Counting unit, as in :func:`rfm_summary`.
+    time_unit : str, optional
+        Unit of recency, ``T`` and ``duration_holdout``, as in :func:`rfm_summary`.
     monetary : bool, default True
         Add ``monetary_value`` and ``monetary_value_holdout``.
 
@@ -338,14 +387,21 @@ def calibration_holdout(
         Columns ``frequency``, ``recency``, ``T`` (and ``monetary_value``) of the calibration
         period, then ``frequency_holdout`` (distinct periods with a purchase in the holdout),
         ``monetary_value_holdout`` (mean value per such period, 0 without) and
-        ``duration_holdout`` (length of the holdout in periods). Indexed by
-        ``organisation_id``.
+        ``duration_holdout`` (length of the holdout in `time_unit`). Indexed by
+        ``organisation_id``; ``attrs`` as in :func:`rfm_summary`, plus ``holdout_end``.
 
     Raises
     ------
     InvalidParameterError
         If `base` is not a ClientBase, a date is missing, `holdout_end` is not after
-        `calibration_end`, or `freq` is not supported.
+        `calibration_end`, `freq` or `time_unit` is not supported, or `time_unit` is shorter
+        than `freq`.
+
+    Warns
+    -----
+    UserWarning
+        When `holdout_end` lies implausibly long after the last event recorded in the base:
+        the holdout would count unobserved time as time without purchases.
 
     Examples
     --------
@@ -371,5 +427,9 @@ def calibration_holdout(
     # Check the arguments before cutting the base, which is the expensive step.
     cal_end, hold_end = _holdout_dates(calibration_end, holdout_end)
     alias = parse_freq(freq, owner=owner)
+    unit, _, _ = time_unit_ratio(alias, time_unit, owner=owner)
+    warn_after_data(base, hold_end, name="holdout_end", owner=owner)
     transactions, _ = _purchases(base, hold_end)
-    return holdout_from_transactions(transactions, cal_end, hold_end, freq=alias, monetary=monetary)
+    return holdout_from_transactions(
+        transactions, cal_end, hold_end, freq=alias, time_unit=unit, monetary=monetary
+    )

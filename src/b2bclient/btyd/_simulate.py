@@ -10,6 +10,7 @@ import pandas as pd
 
 from b2bclient._exceptions import InvalidParameterError
 from b2bclient.btyd._base import TransactionModel
+from b2bclient.btyd._bgbb import BetaGeoBetaBinom
 from b2bclient.btyd._mle import Theta
 from b2bclient.btyd._validation import FloatArray, covariate_matrix
 
@@ -17,7 +18,7 @@ __all__ = ["simulate_monetary", "simulate_summary"]
 
 
 def simulate_summary(
-    model: type[TransactionModel] | TransactionModel,
+    model: type[TransactionModel] | TransactionModel | type[BetaGeoBetaBinom] | BetaGeoBetaBinom,
     T: Any,
     *,
     n_customers: int | None = None,
@@ -29,15 +30,17 @@ def simulate_summary(
 
     Each customer's latent rates are drawn from the model's mixing distributions, then the
     purchases in ``(0, T]`` after a first purchase at time 0, in continuous time. Every step is
-    a vectorised draw, so a million customers take about a second.
+    a vectorised draw, so a million customers take about a second. For
+    :class:`BetaGeoBetaBinom` the purchases are drawn at ``T`` discrete opportunities, and the
+    summary has ``n_periods`` instead of ``T``.
 
     Parameters
     ----------
-    model : BetaGeo, ModifiedBetaGeo or ParetoNBD (class or instance)
+    model : BetaGeo, ModifiedBetaGeo, ParetoNBD or BetaGeoBetaBinom (class or instance)
         The model whose process to simulate. A fitted instance supplies its ``params_``.
     T : float or array-like
         Observation length after the first purchase, one value for all customers or one per
-        customer.
+        customer; for BetaGeoBetaBinom the number of opportunities (whole numbers).
     n_customers : int, optional
         Number of customers; required when `T` is a single number.
     params : mapping of str to float, optional
@@ -52,7 +55,8 @@ def simulate_summary(
     Returns
     -------
     pandas.DataFrame
-        ``frequency`` (int64), ``recency`` and ``T`` (float64), plus the covariate columns.
+        ``frequency`` (int64), ``recency`` and ``T`` (float64), plus the covariate columns; for
+        BetaGeoBetaBinom ``frequency``, ``recency`` and ``n_periods`` (int64).
 
     Raises
     ------
@@ -69,11 +73,12 @@ def simulate_summary(
     """
     owner = "simulate_summary"
     instance: Any = model() if isinstance(model, type) else model
-    if not isinstance(instance, TransactionModel):
+    if not isinstance(instance, (TransactionModel, BetaGeoBetaBinom)):
         raise InvalidParameterError(
-            f"The 'model' parameter of {owner} must be BetaGeo, ModifiedBetaGeo or ParetoNBD. "
-            f"Got {model!r} instead."
+            f"The 'model' parameter of {owner} must be BetaGeo, ModifiedBetaGeo, ParetoNBD or "
+            f"BetaGeoBetaBinom. Got {model!r} instead."
         )
+    discrete = isinstance(instance, BetaGeoBetaBinom)
     if params is None:
         if not hasattr(instance, "params_"):
             raise InvalidParameterError(
@@ -127,6 +132,24 @@ def simulate_summary(
         )
     if t_arr.ndim != 1 or not np.all(np.isfinite(t_arr)) or np.any(t_arr < 0):
         raise InvalidParameterError(t_message)
+    if discrete:
+        if np.any(t_arr != np.round(t_arr)):
+            raise InvalidParameterError(
+                f"For BetaGeoBetaBinom the 'T' parameter of {owner} is the number of purchase "
+                f"opportunities and must be whole numbers. Got {T!r} instead."
+            )
+        if covariates is not None:
+            raise InvalidParameterError(
+                "BetaGeoBetaBinom does not take covariates; simulate BetaGeo instead."
+            )
+        x, tx = instance._simulate(list(base), t_arr, np.random.default_rng(random_state))
+        return pd.DataFrame(
+            {
+                "frequency": x.astype(np.int64),
+                "recency": tx.astype(np.int64),
+                "n_periods": t_arr.astype(np.int64),
+            }
+        )
     theta: Theta = list(base)
     extra: pd.DataFrame | None = None
     if covariates is not None:

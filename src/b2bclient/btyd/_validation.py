@@ -12,17 +12,20 @@ import pandas as pd
 from b2bclient._exceptions import InvalidParameterError, NotFittedError
 
 __all__ = [
+    "DiscreteArrays",
     "FloatArray",
     "RFMArrays",
     "as_float",
     "check_fitted",
     "check_penalizer",
     "covariate_matrix",
+    "discrete_arrays",
     "labels",
     "monetary_array",
     "rfm_arrays",
     "summary_columns",
     "time_array",
+    "weight_array",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -98,10 +101,11 @@ def summary_columns(
                 f"(see b2bclient.btyd.rfm_summary). Got {type(summary).__name__} instead."
             )
         missing = [c for c in names if c not in summary.columns]
+        builder = "discrete_summary" if "n_periods" in names else "rfm_summary"
         if missing:
             raise InvalidParameterError(
                 f"The summary given to {owner} lacks the column(s) {missing}; it needs {names}. "
-                f"Build it with b2bclient.btyd.rfm_summary or rename your columns. Got columns "
+                f"Build it with b2bclient.btyd.{builder} or rename your columns. Got columns "
                 f"{list(summary.columns)}."
             )
         return {c: as_float(summary[c].to_numpy(), c, owner) for c in names}, summary.index
@@ -178,6 +182,136 @@ def rfm_arrays(
             f"the first to the last purchase."
         )
     return RFMArrays(x, tx, t_obs, index)
+
+
+class DiscreteArrays:
+    """The validated ``frequency``, ``recency`` and ``n_periods`` of a discrete-time summary."""
+
+    __slots__ = ("frequency", "index", "n_periods", "recency")
+
+    def __init__(
+        self,
+        frequency: FloatArray,
+        recency: FloatArray,
+        n_periods: FloatArray,
+        index: pd.Index | None,
+    ) -> None:
+        self.frequency = frequency
+        self.recency = recency
+        self.n_periods = n_periods
+        self.index = index
+
+    def __len__(self) -> int:
+        return int(self.frequency.shape[0])
+
+
+def discrete_arrays(
+    summary: pd.DataFrame | None,
+    *,
+    frequency: Any = None,
+    recency: Any = None,
+    n_periods: Any = None,
+    owner: str,
+) -> DiscreteArrays:
+    """Validate a discrete-time summary (frame or arrays) and return float arrays.
+
+    ``frequency`` counts the opportunities with a purchase after the first purchase, ``recency``
+    is the opportunity of the last one (0 without) and ``n_periods`` the number of opportunities
+    observed; all whole numbers with ``frequency <= recency <= n_periods``.
+
+    Raises
+    ------
+    InvalidParameterError
+        Naming the first offending rows and the remedy.
+    """
+    columns, index = summary_columns(
+        summary, {"frequency": frequency, "recency": recency, "n_periods": n_periods}, owner=owner
+    )
+    x, tx, n = (columns[c] for c in ("frequency", "recency", "n_periods"))
+    if not (x.shape == tx.shape == n.shape):
+        raise InvalidParameterError(
+            f"frequency, recency and n_periods given to {owner} must have the same length. Got "
+            f"{x.shape[0]}, {tx.shape[0]} and {n.shape[0]}."
+        )
+    for name, arr in (("frequency", x), ("recency", tx), ("n_periods", n)):
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            raise InvalidParameterError(
+                f"The {name!r} values given to {owner} must be finite numbers; "
+                f"{labels(index, bad)} are missing or infinite. Drop or fill those rows."
+            )
+        bad = (arr < 0) | (arr != np.round(arr))
+        if bad.any():
+            raise InvalidParameterError(
+                f"The {name!r} values given to {owner} must be whole numbers of purchase "
+                f"opportunities (0, 1, 2, ...); {labels(index, bad)} are negative or fractional. "
+                f"Count opportunities (periods), as discrete_summary does, not times."
+            )
+    for name, arr in (("frequency", x), ("recency", tx)):
+        bad = arr > n
+        if bad.any():
+            raise InvalidParameterError(
+                f"The {name!r} given to {owner} cannot exceed 'n_periods' (a customer cannot buy "
+                f"at more opportunities, or later, than were observed); {labels(index, bad)} "
+                f"have {name} > n_periods. Check that all three count the opportunities after "
+                f"the first purchase."
+            )
+    bad = x > tx
+    if bad.any():
+        raise InvalidParameterError(
+            f"The 'frequency' given to {owner} cannot exceed 'recency' (x purchases at distinct "
+            f"opportunities end at opportunity x or later); {labels(index, bad)} have frequency "
+            f"> recency. Recency is the opportunity of the last purchase, counted from 1."
+        )
+    bad = (x == 0) & (tx > 0)
+    if bad.any():
+        raise InvalidParameterError(
+            f"A customer without repeat purchases (frequency 0) must have recency 0 in {owner}; "
+            f"{labels(index, bad)} have frequency 0 and recency > 0."
+        )
+    return DiscreteArrays(x, tx, n, index)
+
+
+def weight_array(
+    weights: Any, summary: pd.DataFrame | None, n_rows: int, *, owner: str
+) -> FloatArray:
+    """Return the number of customers each summary row stands for (default 1 per row).
+
+    `weights` is a column name of `summary`, a Series aligned on its index, or an array.
+    """
+    if weights is None:
+        return np.ones(n_rows)
+    if isinstance(weights, str):
+        if summary is None or weights not in summary.columns:
+            raise InvalidParameterError(
+                f"The weights column {weights!r} given to {owner} is not in the summary. Got "
+                f"columns {[] if summary is None else list(summary.columns)}."
+            )
+        weights = summary[weights]
+    if isinstance(weights, pd.Series) and summary is not None:
+        missing = summary.index.difference(weights.index)
+        if len(missing):
+            raise InvalidParameterError(
+                f"The weights given to {owner} lack rows for {len(missing)} summary row(s), e.g. "
+                f"{list(missing[:_MAX_SHOWN])}. Give one weight per row, aligned on the index."
+            )
+        weights = weights.reindex(summary.index)
+    w = as_float(np.asarray(weights), "weights", owner)
+    if w.shape[0] != n_rows:
+        raise InvalidParameterError(
+            f"The weights given to {owner} must have one value per summary row. Got "
+            f"{w.shape[0]} values for {n_rows} rows."
+        )
+    index = summary.index if summary is not None else None
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        raise InvalidParameterError(
+            f"The weights given to {owner} must be finite numbers >= 0 (the number of customers "
+            f"each row stands for); {labels(index, bad)} are not."
+        )
+    if not np.any(w > 0):
+        raise InvalidParameterError(f"The weights given to {owner} are all 0: nothing to fit.")
+    return w
 
 
 def monetary_array(

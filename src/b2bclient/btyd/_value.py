@@ -24,6 +24,7 @@ def lifetime_value(
     discount_rate: float = 0.01,
     freq: str | float | None = None,
     covariates: Any = None,
+    time_unit: str | float | None = None,
 ) -> pd.Series:
     """Return each customer's discounted expected value over the next `time` months.
 
@@ -32,7 +33,7 @@ def lifetime_value(
     ``E[N(i)]`` is the transaction model's expected number of purchases within ``i`` months
     (conditional on the customer's history) and ``m`` the value per purchase. A month is a
     mean Gregorian month (365.25 / 12 days), so 4.348 weeks; lifetimes uses 30 days and 4.345
-    weeks, which a numeric `freq` (periods per month) reproduces.
+    weeks, which a numeric `time_unit` (units per month) reproduces.
 
     Parameters
     ----------
@@ -49,11 +50,14 @@ def lifetime_value(
     discount_rate : float, default 0.01
         Discount rate per month (0.01 is about 12.7% a year).
     freq : str or float, optional
-        Time unit of the summary (``"D"``, ``"W"``, ``"M"``, ...) or the number of periods per
-        month. By default it is read from ``summary.attrs["freq"]`` (set by
-        :func:`rfm_summary`), then from the model's ``time_unit_``.
+        Older name of `time_unit`.
     covariates : optional
         Covariates for a model fitted with covariates (default: the summary's columns).
+    time_unit : str or float, optional
+        Unit of recency and ``T`` in the summary (``"D"``, ``"W"``, ``"M"``, ...) or the number
+        of those units per month. By default it is read from ``summary.attrs["time_unit"]``
+        (set by :func:`rfm_summary`; ``attrs["freq"]`` for summaries without it), then from the
+        model's ``time_unit_``.
 
     Returns
     -------
@@ -73,9 +77,9 @@ def lifetime_value(
     >>> sample = btyd.simulate_summary(btyd.BetaGeo, T=52.0, n_customers=2000,
     ...     params={"r": 0.5, "alpha": 5.0, "a": 1.0, "b": 4.0}, random_state=0)
     >>> bg = btyd.BetaGeo().fit(sample)
-    >>> clv = btyd.lifetime_value(bg, sample, monetary_value=100.0, time=12, freq="W")
+    >>> clv = btyd.lifetime_value(bg, sample, monetary_value=100.0, time=12, time_unit="W")
     >>> undiscounted = btyd.lifetime_value(bg, sample, monetary_value=100.0, time=12,
-    ...                                    discount_rate=0.0, freq="W")
+    ...                                    discount_rate=0.0, time_unit="W")
     >>> bool((clv <= undiscounted).all())
     True
     """
@@ -101,16 +105,8 @@ def lifetime_value(
             f"The 'discount_rate' parameter of {owner} must be a monthly rate >= 0 such as 0.01. "
             f"Got {discount_rate!r} instead."
         )
-    if freq is None:
-        freq = summary.attrs.get("freq") if isinstance(summary, pd.DataFrame) else None
-        if freq is None:
-            freq = getattr(transaction_model, "time_unit_", None)
-        if freq is None:
-            raise InvalidParameterError(
-                f"{owner} needs the time unit of the summary to convert months into periods: "
-                f"pass freq='W' (or 'D', 'M', ...), the unit of frequency, recency and T."
-            )
-    per_month = periods_per_month(freq, owner=owner)
+    unit = _time_unit(transaction_model, summary, freq, time_unit, owner)
+    per_month = periods_per_month(unit, owner=owner)
     rfm = rfm_arrays(summary, owner=owner)
     if monetary_value is None:
         monetary_value = "monetary_value"
@@ -145,3 +141,26 @@ def lifetime_value(
             previous = current
         clv *= alive
     return pd.Series(clv, index=summary.index, name="clv")
+
+
+def _time_unit(
+    model: TransactionModel, summary: Any, freq: Any, time_unit: Any, owner: str
+) -> str | float:
+    """Return the unit of recency and T: given, from the summary's attrs, or from the model."""
+    if freq is not None and time_unit is not None and freq != time_unit:
+        raise InvalidParameterError(
+            f"{owner} takes the unit of recency and T once: time_unit={time_unit!r} (freq is "
+            f"its older name). Got freq={freq!r} as well."
+        )
+    unit = time_unit if time_unit is not None else freq
+    if unit is None and isinstance(summary, pd.DataFrame):
+        unit = summary.attrs.get("time_unit", summary.attrs.get("freq"))
+    if unit is None:
+        unit = getattr(model, "time_unit_", None)
+    if unit is None:
+        raise InvalidParameterError(
+            f"{owner} needs the time unit of the summary to convert months into it: pass "
+            f"time_unit='W' (or 'D', 'M', ...), the unit of recency and T."
+        )
+    out: str | float = unit
+    return out

@@ -1,235 +1,225 @@
-"""Entry point of the ``b2bclient`` command line."""
+"""Entry point of the ``b2bclient`` command line: options, exit statuses and user errors."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-import numpy as np
-import pandas as pd
+from b2bclient._exceptions import B2BClientError, InvalidTablesError
 
-from b2bclient._exceptions import B2BClientError, InvalidParameterError
+__all__ = ["EXIT_FAILED_SECTIONS", "EXIT_INVALID_DATA", "EXIT_OK", "EXIT_USAGE", "main"]
 
-__all__ = ["main"]
+EXIT_OK = 0
+EXIT_INVALID_DATA = 1
+EXIT_USAGE = 2
+EXIT_FAILED_SECTIONS = 3
 
-_DEMO_END = "2025-01-01"  # the synthetic data ends just before this time
+_EXIT_STATUSES = """\
+exit status:
+  0  success
+  1  the data are invalid; the problems are listed by table, column, check and ids
+  2  usage error: an unknown option, a bad value (such as --as-of), a source that cannot be
+     read or an output directory that cannot be written; nothing was computed
+  3  the report was written, but some analyses failed; they are named in the report and
+     the summary
+"""
 
-
-class _Printer:
-    """Prints sections with timings; the one place that writes to the terminal."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.started = time.perf_counter()
-
-    def section(self, title: str) -> None:
-        elapsed = time.perf_counter() - self.started
-        print(
-            f"\n== {title} " + "=" * max(3, 72 - len(title)) + f" [{elapsed:6.1f} s]",
-            file=self.stream,
-        )
-
-    def line(self, text: str = "") -> None:
-        print(text, file=self.stream)
-
-    def frame(self, df: pd.DataFrame, *, floatfmt: str = "{:,.3f}") -> None:
-        with pd.option_context(
-            "display.width", 120, "display.max_columns", 20, "display.float_format", floatfmt.format
-        ):
-            print(df.to_string(), file=self.stream)
+_SOURCE_HELP = (
+    "the client base: a directory of <table>.parquet or <table>.csv files, a SQLite file, or a "
+    "SQLAlchemy URL such as postgresql+psycopg://user@host/crm"
+)
 
 
-def _demo(args: argparse.Namespace, out: _Printer) -> None:
-    from b2bclient import load, save
-    from b2bclient.btyd import BetaGeo, GammaGamma, calibration_holdout
-    from b2bclient.churn import ChurnModel, Inactivity, Surv, survival_frame
-    from b2bclient.datasets import make_client_base
-    from b2bclient.datasets._signals import landmark_survival
-    from b2bclient.features import build_features
-
-    out.section(f"Synthetic client base: {args.n_organisations:,} organisations, seed {args.seed}")
-    end = pd.Timestamp(_DEMO_END)
-    base, truth = make_client_base(
-        n_organisations=args.n_organisations, seed=args.seed, end=end, return_truth=True
-    )
-    out.frame(base.summary()[["rows", "columns", "first", "last"]])
-    landmark = truth.landmark
-    out.line(f"\nplanted segments: {truth.segment.value_counts().to_dict()}")
-    out.line(f"landmark (as_of for the models): {landmark.date()}; data ends before {end.date()}")
-
-    out.section(f"Features as of {landmark.date()}: one row per organisation")
-    t0 = time.perf_counter()
-    X = build_features(base, as_of=landmark)
-    seconds = time.perf_counter() - t0
-    out.line(f"{X.shape[0]:,} organisations x {X.shape[1]} features in {seconds:.2f} s")
-    example = X.iloc[0]
-    shown = [c for c in X.columns if c.startswith(("purchasing__", "engagement__", "contracts__"))][
-        :10
-    ]
-    out.frame(example[shown].to_frame(example.name))
-
-    out.section("Churn as survival: Cox model on the churn drivers, organisations split 70/30")
-    # Durations and events after the landmark; the features at the landmark are X, built above.
-    drivers = list(truth.hazard_coefficients.index)
-    outcomes = survival_frame(
-        base, as_of=end, definition=Inactivity("365D"), landmarks=[landmark], features=False
-    )
-    frame = outcomes.join(X[drivers], on="organisation_id").dropna(subset=drivers)
-    rng = np.random.default_rng(args.seed)
-    test = rng.random(len(frame)) < 0.3
-    y = Surv.from_frame(frame)
-    model = ChurnModel(kind="cox", penalizer=0.01).fit(frame.loc[~test, drivers], y[~test])
-    out.line(
-        f"churn = no purchase for 365 days; at risk at the landmark: {len(frame):,}; "
-        f"churned by the end: {int(frame['event'].sum()):,}"
-    )
-    out.line(
-        f"held-out concordance (Harrell's C): {model.score(frame.loc[test, drivers], y[test]):.3f}"
-    )
-    out.frame(model.explain())
-
-    # The generator planted a Cox hazard on these drivers for the true churn time: fit on it and
-    # compare, to see how far observable churn (inactivity) is from the planted one.
-    days, churned_by_end = landmark_survival(truth, end)
-    on_truth = ChurnModel(kind="cox", penalizer=0.0).fit(
-        truth.covariates[drivers], Surv.from_arrays(days, churned_by_end)
-    )
-    fitted = on_truth.explain()
-    recovered = pd.DataFrame(
-        {
-            "planted": truth.hazard_coefficients,
-            "fitted": fitted["coef"],
-            "lower": np.log(fitted["hazard_ratio_lower"]),
-            "upper": np.log(fitted["hazard_ratio_upper"]),
-        }
-    )
-    out.line("\nplanted hazard vs a Cox model fitted on the true churn times (95% interval):")
-    out.frame(recovered)
-
-    alive = frame.set_index("organisation_id")[drivers]
-    risk = pd.Series(model.predict_churn_probability(alive, horizon="180D"), index=alive.index)
-    out.line("\nhighest 180-day churn probability as of the landmark:")
-    top = risk.nlargest(5).to_frame("p_churn_180d")
-    top["churned_at (truth)"] = truth.churned_at.reindex(top.index)
-    out.frame(top)
-
-    out.section(f"Buy-till-you-die: BG/NBD calibrated before {landmark.date()}, weekly")
-    cal = calibration_holdout(base, calibration_end=landmark, holdout_end=end, freq="W")
-    bg = BetaGeo().fit(cal)
-    out.frame(bg.summary_)
-    expected = bg.conditional_expected_purchases(cal["duration_holdout"].to_numpy(), cal)
-    out.line(
-        f"holdout purchases ({cal['duration_holdout'].iloc[0]:.0f} weeks): predicted "
-        f"{float(np.sum(expected)):,.0f}, actual {cal['frequency_holdout'].sum():,.0f}"
-    )
-    p_alive = pd.Series(np.asarray(bg.p_alive(cal)), index=cal.index)
-    churned = truth.churned_at.reindex(cal.index) < landmark
-    out.line(
-        f"mean P(alive) at the landmark: {p_alive[~churned].mean():.2f} for organisations still "
-        f"active, {p_alive[churned].mean():.2f} for those that had already churned (truth)"
-    )
-    repeat = cal[(cal["frequency"] > 0) & (cal["monetary_value"] > 0)]
-    gg = GammaGamma().fit(repeat)
-    clv = pd.Series(
-        np.asarray(gg.customer_lifetime_value(bg, repeat, time=12, discount_rate=0.01)),
-        index=repeat.index,
-    )
-    out.line("\nhighest 12-month discounted lifetime value (BG/NBD x Gamma-Gamma):")
-    out.frame(clv.nlargest(5).to_frame("clv_12m"), floatfmt="{:,.0f}")
-
-    out.section("Saving and loading the churn model (JSON + .npy, no pickle)")
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "churn-model"
-        save(model, path)
-        again = load(path)
-        same = np.array_equal(again.predict(alive), model.predict(alive))
-        out.line(
-            f"saved to a directory of {len(list(path.rglob('*')))} files; predictions identical after load: {same}"
-        )
-    out.section("Done")
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
 
 
-def _report(args: argparse.Namespace, out: _Printer) -> None:
-    from b2bclient.base import ClientBase
-    from b2bclient.features import build_features
-
-    source = str(args.source)
-    if "://" in source:
-        base = ClientBase.read_sql(source)
-    else:
-        path = Path(source)
-        if (path / "organisations.parquet").exists():
-            base = ClientBase.read_parquet(path)
-        elif (path / "organisations.csv").exists():
-            base = ClientBase.read_csv(path)
-        else:
-            raise InvalidParameterError(
-                f"No client base at {source!r}: expected a directory with organisations.parquet "
-                "or organisations.csv, or a SQLAlchemy URL such as sqlite:///clients.db."
-            )
-    out.section(f"Client base from {source}")
-    out.frame(base.summary()[["rows", "columns", "first", "last"]])
-    out.section(f"Features as of {args.as_of}")
-    X = build_features(base, as_of=args.as_of)
-    out.line(f"{X.shape[0]:,} organisations x {X.shape[1]} features")
-    out.frame(X.describe().T[["count", "mean", "min", "max"]])
-    if args.output is not None:
-        X.to_csv(args.output)
-        out.line(f"\nwritten to {args.output}")
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {value}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="b2bclient", description="Analytics for B2B client data.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser(
-        "demo", help="run the whole pipeline on the built-in synthetic client base"
+    from b2bclient import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="b2bclient",
+        description="Analytics for B2B client data: validate a client base and write an HTML "
+        "report of its features, churn risk and value.",
+        epilog=_EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    demo.add_argument("-n", "--n-organisations", type=int, default=3_000)
-    demo.add_argument("--seed", type=int, default=0)
-    report = commands.add_parser(
-        "report", help="summarise a client base and its features as of a date"
+    parser.add_argument("--version", action="version", version=f"b2bclient {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str, description: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=help,
+            description=description,
+            epilog=_EXIT_STATUSES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    def output_options(sub: argparse.ArgumentParser, default: str) -> None:
+        sub.add_argument(
+            "-o",
+            "--out",
+            type=Path,
+            default=Path(default),
+            metavar="DIR",
+            help=f"directory for report.html, features.csv and the fitted models; created if "
+            f"missing, checked before any work (default: {default})",
+        )
+        sub.add_argument(
+            "--progress",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="show progress bars on standard error (default: when it is a terminal; "
+            "needs tqdm, the 'progress' extra)",
+        )
+
+    demo = command(
+        "demo",
+        "run the whole analysis on the built-in synthetic client base",
+        "Generate a synthetic client base with planted truth into an embedded SQLite database "
+        "(<out>/clients.db), read it back, build the features, fit every model and write a "
+        "self-contained HTML report (<out>/report.html) that compares the models with the truth.",
     )
-    report.add_argument("source", help="directory of Parquet or CSV tables, or a SQLAlchemy URL")
-    report.add_argument("--as-of", required=True, help="cut-off, e.g. 2025-01-01")
-    report.add_argument("-o", "--output", type=Path, help="write the features to this CSV file")
+    demo.add_argument(
+        "-n",
+        "--n-organisations",
+        type=_positive,
+        default=3_000,
+        metavar="N",
+        help="number of organisations to generate (default: 3000)",
+    )
+    demo.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        metavar="S",
+        help="random seed of the generator and of the train/test split (default: 0)",
+    )
+    output_options(demo, "b2bclient-demo")
+
+    report = command(
+        "report",
+        "analyse your own client base as of a date",
+        "Read and validate a client base, build the features as of --as-of and write the same "
+        "HTML report as the demo: models are fitted at --landmark on what happened between it "
+        "and --as-of, and score the clients as of --as-of. Nothing at or after --as-of is read.",
+    )
+    report.add_argument("source", metavar="SOURCE", help=_SOURCE_HELP)
+    report.add_argument(
+        "--as-of",
+        required=True,
+        metavar="DATE",
+        help="the report's date (ISO 8601, e.g. 2025-01-01); nothing at or after it is used",
+    )
+    report.add_argument(
+        "--landmark",
+        metavar="DATE",
+        help="where models are fitted, before --as-of (default: a year before --as-of)",
+    )
+    report.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        metavar="S",
+        help="seed of the train/test split (default: 0)",
+    )
+    output_options(report, "b2bclient-report")
+
+    validate = command(
+        "validate",
+        "check a client base and list every problem",
+        "Read a client base and validate it; print its tables when valid, or every problem "
+        "grouped by table, column and check with the offending ids (exit status 1).",
+    )
+    validate.add_argument("source", metavar="SOURCE", help=_SOURCE_HELP)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, *, stream: Any = None) -> int:
-    """Run the ``b2bclient`` command line.
+    """Run the ``b2bclient`` command line and return its exit status.
 
     Parameters
     ----------
     argv : sequence of str, optional
         Arguments without the program name; defaults to ``sys.argv[1:]``.
     stream : file-like, optional
-        Where to print; defaults to standard output.
+        Where to print; defaults to standard output. Errors go to standard error.
 
     Returns
     -------
     int
-        The exit status: 0 on success, 2 on bad input.
+        0 on success, 1 on invalid data, 2 on a usage error, 3 when the report was written but
+        some analyses failed (``b2bclient --help`` lists them).
 
     Examples
     --------
     >>> import io
-    >>> main(["report", "no/such/dir", "--as-of", "2025-01-01"], stream=io.StringIO())
+    >>> main(["report", "clients/", "--as-of", "someday"], stream=io.StringIO())
     2
     """
-    args = _parser().parse_args(argv)
-    out = _Printer(stream if stream is not None else sys.stdout)
+    from b2bclient.cli._context import Printer
+    from b2bclient.cli._html import Report
+
     try:
-        if args.command == "demo":
-            _demo(args, out)
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    out = Printer(stream if stream is not None else sys.stdout, Report("b2bclient"))
+    try:
+        if args.command == "validate":
+            from b2bclient.cli._report import run_validate
+
+            run_validate(args, out)
+            return EXIT_OK
+        from b2bclient.cli._source import output_directory, stderr_is_terminal
+
+        progress = stderr_is_terminal() if args.progress is None else args.progress
+        if args.command == "report":
+            from b2bclient._time import to_timestamp
+
+            # Parameters first, then the output location, then the work.
+            to_timestamp(args.as_of, name="as_of", owner="b2bclient report")
+            out_dir = output_directory(args.out)
+            from b2bclient.cli._report import run_report
+
+            failed = run_report(args, out, progress=progress, out_dir=out_dir)
         else:
-            _report(args, out)
+            out_dir = output_directory(args.out)
+            from b2bclient.cli._demo import run_demo
+
+            failed = run_demo(args, out, progress=progress, out_dir=out_dir)
+    except InvalidTablesError as exc:
+        from b2bclient.cli._source import describe_problems
+
+        table = describe_problems(exc)
+        target = out if args.command == "validate" else Printer(sys.stderr)
+        target.write(f"b2bclient {args.command}: {len(exc.problems)} problem(s) in the data:")
+        target.write(table.to_string(index=False) if len(table) else str(exc))
+        return EXIT_INVALID_DATA
     except B2BClientError as exc:
-        print(f"b2bclient {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        Printer(sys.stderr).write(f"b2bclient {args.command}: {type(exc).__name__}: {exc}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        Printer(sys.stderr).write(f"b2bclient {args.command}: interrupted")
+        return 130
+    return EXIT_FAILED_SECTIONS if failed else EXIT_OK

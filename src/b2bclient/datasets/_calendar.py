@@ -14,7 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["DAY", "HOUR", "INF", "NAT", "SECOND", "Calendar", "floor_seconds"]
+__all__ = ["DAY", "HOUR", "INF", "NAT", "SECOND", "Calendar", "floor_seconds", "window_sums"]
 
 SECOND = 1_000_000_000
 HOUR = 3600 * SECOND
@@ -108,3 +108,42 @@ class Calendar:
         offset = np.floor((hours[0] + frac * hours[1]) * 3600.0).astype(np.int64) * SECOND
         t = self.day0 + i * DAY + offset
         return np.asarray(np.minimum(np.maximum(t, lo), hi - SECOND), dtype=np.int64)
+
+
+def _keys(org: Int64Array, t: Int64Array, t_min: int, stride: int) -> Int64Array:
+    """Return int64 keys that order rows by organisation, then time in whole seconds."""
+    seconds = (np.asarray(t, dtype=np.int64) - t_min) // SECOND
+    return np.asarray(np.asarray(org, dtype=np.int64) * stride + seconds, dtype=np.int64)
+
+
+def window_sums(
+    org: Int64Array,
+    t: Int64Array,
+    values: FloatArray | None,
+    q_org: Int64Array,
+    q_lo: Int64Array,
+    q_hi: Int64Array,
+) -> tuple[FloatArray, FloatArray]:
+    """Return, per query, the count and the sum of `values` of rows in ``[q_lo, q_hi)``.
+
+    Rows are ``(org, t)`` pairs; a query counts the rows of its organisation ``q_org`` with
+    ``q_lo <= t < q_hi``. Times are compared in whole seconds (every generated time is), so the
+    answer is exact. `values` None counts only (the sum is then the count too).
+    """
+    q_lo = np.asarray(q_lo, dtype=np.int64)
+    q_hi = np.asarray(q_hi, dtype=np.int64)
+    if org.shape[0] == 0 or q_org.shape[0] == 0:
+        zero = np.zeros(q_org.shape[0])
+        return zero, zero.copy()
+    t_min = int(min(t.min(), q_lo.min()))
+    stride = int((max(t.max(), q_hi.max()) - t_min) // SECOND) + 2
+    keys = _keys(org, t, t_min, stride)
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    lo = np.searchsorted(keys, _keys(q_org, q_lo, t_min, stride), side="left")
+    hi = np.searchsorted(keys, _keys(q_org, q_hi, t_min, stride), side="left")
+    counts = (hi - lo).astype(np.float64)
+    if values is None:
+        return counts, counts.copy()
+    cum = np.concatenate([[0.0], np.cumsum(np.asarray(values, dtype=np.float64)[order])])
+    return counts, np.asarray(cum[hi] - cum[lo], dtype=np.float64)

@@ -102,8 +102,13 @@ def build_frames(
     orgs: Columns,
     catalogue: Catalogue,
     tables: dict[str, Columns],
-) -> tuple[dict[str, pd.DataFrame], npt.NDArray[np.object_]]:
-    """Build the canonical frames; also return the organisation ids by organisation row."""
+) -> tuple[dict[str, pd.DataFrame], dict[str, npt.NDArray[Any]]]:
+    """Build the canonical frames; also return the ids that label the truth.
+
+    ``organisations``, ``projects`` and ``deals`` hold the ids in the frames' order;
+    ``project_rows`` and ``deal_rows`` the frame position of each row of the generator's
+    columns (the frames sort the rows by time).
+    """
     n = orgs["created"].shape[0]
     org_ids = format_ids("O-", n)
     frames: dict[str, pd.DataFrame] = {}
@@ -252,4 +257,11 @@ def build_frames(
             "since": _time(re["since"]),
         }
     )
-    return frames, org_ids
+    ids = {
+        "organisations": org_ids,
+        "projects": project_ids,
+        "project_rows": p_new[:-1],
+        "deals": deal_ids,
+        "deal_rows": d_new[:-1],
+    }
+    return frames, ids

@@ -6,50 +6,41 @@ import numbers
 from typing import Any, Literal, overload
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from b2bclient._exceptions import InvalidParameterError
 from b2bclient._time import to_timestamp
 from b2bclient.base import ClientBase
-from b2bclient.base._schema import STAGES
 from b2bclient.datasets._activity import (
-    STAGE_CORRELATION,
-    STAGE_MEDIANS,
-    STAGE_SIGMAS,
     assign_contacts,
     concat_columns,
     deal_interactions,
     make_contracts,
     make_deals,
-    make_projects,
     org_interactions,
-    project_deal_specs,
-    project_interactions,
-    project_specs,
     regular_deal_specs,
+    sigmoid,
 )
-from b2bclient.datasets._calendar import INF, NAT, Calendar
+from b2bclient.datasets._calendar import Calendar
 from b2bclient.datasets._churn import (
-    FEATURES,
-    WEIBULL_SHAPE,
     background_churn,
-    coefficients,
     covariates_at,
     cut_after_churn,
     draw_churn,
-    weibull_scale,
 )
-from b2bclient.datasets._firms import Columns, make_catalogue, make_contacts, make_organisations
+from b2bclient.datasets._firms import make_catalogue, make_contacts, make_organisations
 from b2bclient.datasets._frames import build_frames
-from b2bclient.datasets._partners import (
-    PartnerPlan,
-    joint_meetings,
-    make_relationships,
-    plan_partners,
+from b2bclient.datasets._partners import joint_meetings, make_relationships, plan_partners
+from b2bclient.datasets._projects import (
+    make_projects,
+    project_covariates,
+    project_deal_specs,
+    project_interactions,
+    project_specs,
 )
-from b2bclient.datasets._segments import SEGMENTS, TRAITS, segment_parameters
-from b2bclient.datasets._truth import SyntheticTruth
+from b2bclient.datasets._truth import SyntheticTruth, build_truth
+from b2bclient.datasets._wallet import plant_wallets
+from b2bclient.datasets._winning import deal_covariates, decide_status, win_logit, win_model
 
 __all__ = ["make_client_base"]
 
@@ -125,12 +116,24 @@ def make_client_base(
       visits) and the buyer orders the supplier's kind of goods; look-alikes of the same
       industries share some of these traces by chance. Some pairs are linked in
       ``relationships`` (kind ``supplier``), the hidden ones are the truth;
-    * **stage durations** -- each project stage lasts a lognormal number of days.
+    * **project lifecycle** -- each stage's log-duration is linear in five covariates of the
+      project taken at its creation (its expected value, the organisation's head count, projects
+      and contracts) plus a Gaussian term correlated across the stages of a project, and a
+      project is cancelled by a per-stage hazard on the same covariates;
+      :func:`procurement_oracle` gives each active project's true distribution of the time to
+      procurement;
+    * **deal outcomes** -- each deal is won with a logistic probability on its channel, project
+      stage, amount relative to the organisation's usual order, the organisation's recent
+      touchpoints, a latent trait and latent organisation and deal effects; it closes after a
+      lognormal time by channel;
+    * **wallets** -- each organisation needs a yearly amount of the catalogue (its wallet, growing
+      with size, industry and purchasing traits) of which it buys a latent share from us.
 
     `difficulty` in [0, 1] moves all of them together: at 0.5 the Bayes-optimal segment
-    assignment (which sees the latent traits) reaches an adjusted Rand index of about 0.73 and the
-    true hazard a concordance of about 0.77 on organisations alive at `landmark`; lower is easier.
-    ``docs/datasets.md`` lists exactly what is observable and the measured figures.
+    assignment (which sees the latent traits) reaches an adjusted Rand index of about 0.73, the
+    true hazard a concordance of about 0.77 on organisations alive at `landmark` and the true win
+    probabilities an AUC of about 0.84 on closed deals; lower is easier. ``docs/datasets.md``
+    lists exactly what is observable and the measured figures, with each signal's ceiling.
 
     Parameters
     ----------
@@ -175,7 +178,8 @@ def make_client_base(
     n, t0, t1, tl, d, seed = _check_parameters(
         n_organisations, start, end, landmark, seed, difficulty, return_truth
     )
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(16)]
+    # New planted truth draws from streams after the first sixteen, so that those keep their draws.
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(18)]
     cal_deals = Calendar(t0, t1, "deals")
     cal_inter = Calendar(t0, t1, "interactions")
     cal_flat = Calendar(t0, t1, "flat")
@@ -184,12 +188,14 @@ def make_client_base(
     contacts = make_contacts(streams[1], orgs, end=t1)
     catalogue = make_catalogue()
     plan = plan_partners(streams[2], orgs, end=t1, difficulty=d)
+    contracts = make_contracts(streams[13], orgs, end=t1)
 
     ordinary = project_specs(streams[3], orgs, end=t1, cal=cal_flat)
     offset = ordinary["org"].shape[0]
-    projects, stages = make_projects(
-        streams[4], concat_columns([ordinary, plan.project_specs]), end=t1
-    )
+    specs = concat_columns([ordinary, plan.project_specs])
+    x_projects = project_covariates(specs, orgs, contracts)
+    projects, stages = make_projects(streams[4], specs, x_projects, end=t1, difficulty=d)
+    projects["x"] = x_projects
     deal_specs = concat_columns(
         [
             regular_deal_specs(streams[5], orgs, end=t1, cal=cal_deals),
@@ -208,8 +214,16 @@ def make_client_base(
     )
     interactions["contact"] = assign_contacts(streams[12], interactions, contacts)
     del interactions["wants_contact"]
-    contracts = make_contracts(streams[13], orgs, end=t1)
     relationships = make_relationships(streams[14], orgs, plan, start=t0, end=t1)
+
+    # Deals are decided once the rows before them exist: the win logit reads them.
+    wins = win_model(d)
+    x_deals = deal_covariates(deals, interactions)
+    org_effect = streams[16].standard_normal(n)
+    deal_effect = streams[16].standard_normal(int(deals["org"].shape[0]))
+    logit = win_logit(wins, deals, x_deals, orgs["traits"], org_effect, deal_effect)
+    deals = decide_status(deals, sigmoid(logit), end=t1)
+    deals["x"] = x_deals
 
     x = covariates_at(tl, orgs, deals, interactions, contracts)
     churn_rng = streams[15]
@@ -230,62 +244,32 @@ def make_client_base(
         },
         end=t1,
     )
-    frames, org_ids = build_frames(orgs, catalogue, tables)
+    frames, ids = build_frames(orgs, catalogue, tables)
     base = ClientBase.from_frames(**frames)
     if not return_truth:
         return base
-    return base, _truth(orgs, org_ids, plan, churn, alive, x, tl, d)
-
-
-def _truth(
-    orgs: Columns,
-    org_ids: npt.NDArray[np.object_],
-    plan: PartnerPlan,
-    churn: npt.NDArray[np.int64],
-    alive: npt.NDArray[np.bool_],
-    x: npt.NDArray[np.float64],
-    landmark: int,
-    difficulty: float,
-) -> SyntheticTruth:
-    index = pd.Index(org_ids, name="organisation_id")
-    churned = np.where(churn < INF, churn, NAT).view("datetime64[ns]")
-    hidden = ~plan.linked
-    stage_durations = pd.DataFrame(
-        {
-            "stage": pd.Categorical(list(STAGES), categories=list(STAGES), ordered=True),
-            "distribution": "lognormal",
-            "median_days": STAGE_MEDIANS,
-            "sigma": STAGE_SIGMAS,
-            "mean_days": STAGE_MEDIANS * np.exp(STAGE_SIGMAS**2 / 2.0),
-            "correlation": STAGE_CORRELATION,
-        }
-    )
-    return SyntheticTruth(
-        segment=pd.Series(
-            pd.Categorical.from_codes(orgs["segment"], categories=list(SEGMENTS)),
-            index=index,
-            name="segment",
+    return base, build_truth(
+        orgs=orgs,
+        ids=ids,
+        plan=plan,
+        churn=churn,
+        alive=alive,
+        x=x,
+        tables=tables,
+        wins=wins,
+        wallets=plant_wallets(
+            streams[17],
+            orgs,
+            catalogue,
+            wins,
+            org_effect,
+            end=t1,
+            partner_projects=plan.project_specs,
+            partner_deals=plan.deal_specs,
+            difficulty=d,
         ),
-        traits=pd.DataFrame(orgs["traits"], index=index, columns=list(TRAITS)),
-        segment_parameters=segment_parameters(difficulty),
-        churned_at=pd.Series(churned, index=index, name="churned_at"),
-        landmark=pd.Timestamp(np.datetime64(landmark, "ns")),
-        hazard_coefficients=pd.Series(
-            coefficients(difficulty), index=pd.Index(FEATURES), name="coefficient"
-        ),
-        covariates=pd.DataFrame(x[alive], index=index[alive], columns=list(FEATURES)),
-        baseline_hazard=pd.Series(
-            {"shape": WEIBULL_SHAPE, "scale_days": weibull_scale(difficulty)},
-            name="weibull",
-        ),
-        partner_pairs=pd.DataFrame(
-            {
-                "organisation_id": org_ids[plan.supplier[hidden]],
-                "partner_id": org_ids[plan.buyer[hidden]],
-            }
-        ),
-        stage_durations=stage_durations,
-        difficulty=float(difficulty),
+        landmark=tl,
+        difficulty=d,
     )
 
 

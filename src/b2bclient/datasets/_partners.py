@@ -166,7 +166,7 @@ def plan_partners(
     specs: Columns = {
         "org": np.concatenate([all_s[idx], all_b[idx]]).astype(np.int64),
         "created": np.concatenate([t_s, t_b]),
-        "value": np.round(np.concatenate([0.4 * value, value]), -2),
+        "value": np.maximum(np.round(np.concatenate([0.4 * value, value]), -2), 100.0),
         "site": np.concatenate([site_s, site_b]).astype(np.int64),
         "scope": rng.integers(8, size=2 * kp).astype(np.int64),
     }
@@ -191,7 +191,7 @@ def plan_partners(
         "created": buy_t,
         "channel": np.full(nb, DEAL_CHANNELS.index("sales_rep"), dtype=np.int64),
         "value": np.exp(8.8 + 0.6 * rng.standard_normal(nb)),
-        "won_p": np.full(nb, 0.7),
+        "stage": np.full(nb, -1, dtype=np.int64),
         "extra_lines": np.zeros(nb, dtype=np.int64),
         "goods": np.ones(nb, dtype=bool),
         "forced_service": np.full(nb, -1, dtype=np.int64),

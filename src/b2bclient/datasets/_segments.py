@@ -27,6 +27,7 @@ __all__ = [
     "bayes_segments",
     "noise_scale",
     "segment_parameters",
+    "signal_scale",
 ]
 
 SEGMENTS: tuple[str, ...] = (
@@ -94,6 +95,11 @@ def noise_scale(difficulty: float) -> float:
     return 0.55 + 0.9 * difficulty
 
 
+def signal_scale(difficulty: float) -> float:
+    """Return the factor on planted effects: ``2 ** (1 - 2 * difficulty)``, 1.0 at 0.5."""
+    return float(2.0 ** (1.0 - 2.0 * difficulty))
+
+
 def segment_parameters(difficulty: float) -> pd.DataFrame:
     """Return the Gaussian of each segment: weight, and mean and spread of every trait.
 
@@ -105,13 +111,17 @@ def segment_parameters(difficulty: float) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Indexed by segment; column ``weight`` and, per trait, ``<trait>__mean`` and ``<trait>__sd``.
+        Indexed by segment; column ``weight``, per trait ``<trait>__mean`` and ``<trait>__sd``, and
+        the yearly churn rates ``background_churn`` (before the landmark) and
+        ``new_client_churn`` (of clients that arrive after it).
     """
     sd = TRAIT_SDS * noise_scale(difficulty)
     data: dict[str, Any] = {"weight": SEGMENT_WEIGHTS}
     for j, trait in enumerate(TRAITS):
         data[f"{trait}__mean"] = TRAIT_MEANS[:, j]
         data[f"{trait}__sd"] = np.full(len(SEGMENTS), sd[j])
+    data["background_churn"] = BACKGROUND_CHURN
+    data["new_client_churn"] = NEW_CLIENT_CHURN
     return pd.DataFrame(data, index=pd.Index(SEGMENTS, name="segment"))
 
 
