@@ -18,6 +18,7 @@ from b2bclient.cli._demo_base import base_section, features_section
 from b2bclient.cli._demo_btyd import btyd_section
 from b2bclient.cli._demo_churn import churn_section, planted_churn_section
 from b2bclient.cli._demo_persist import persist_section
+from b2bclient.cli._demo_segments import segments_section
 from b2bclient.cli._html import Report
 
 __all__ = ["DEMO_END", "SECTIONS", "analyse", "run_demo"]
@@ -28,6 +29,7 @@ DEMO_END = pd.Timestamp("2025-01-01")  # the synthetic data end just before this
 SECTIONS: tuple[SectionFunction, ...] = (
     base_section,
     features_section,
+    segments_section,
     churn_section,
     planted_churn_section,
     btyd_section,
