@@ -88,3 +88,12 @@ def test_a_small_base_is_not_segmented(tmp_path: Path) -> None:
     segments_section(ctx)
     assert "too few to segment" in stream.getvalue()
     assert "segments" not in ctx.results
+
+
+def test_features_missing_for_everyone_are_left_out(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    ctx, stream = _context(300, tmp_path, truth=False)
+    ctx.features = ctx.features.assign(extra__empty=float("nan"))
+    segments_section(ctx)
+    assert "Left out, missing for every organisation: extra__empty" in stream.getvalue()
+    assert "segments" in ctx.results

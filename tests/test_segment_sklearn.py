@@ -3,7 +3,8 @@
 The checks use small numeric arrays, so Segmenter clusters them with the "features"
 representation (the preprocessor's matrix). ``max_segments=4`` and ``n_init=1`` only keep the
 suite fast: every code path of ``n_segments="auto"`` still runs. No check is skipped or expected
-to fail.
+to fail here; scikit-learn itself skips ``check_array_api_input`` unless ``SCIPY_ARRAY_API`` is
+set, and it does not apply: Segmenter computes with NumPy and does not declare array API support.
 """
 
 from __future__ import annotations

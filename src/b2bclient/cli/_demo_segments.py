@@ -34,6 +34,14 @@ def segments_section(ctx: Context) -> None:
             "needed for segments that come back on resampled data)."
         )
         return
+    empty = [c for c in X.columns if X[c].isna().all()]
+    if empty:
+        # A table the base lacks leaves its features entirely missing: they describe no one.
+        X = X.drop(columns=empty)
+        ctx.out.line(
+            f"Left out, missing for every organisation: {', '.join(empty[:5])}"
+            + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+        )
     matrix = preprocessor().fit_transform(X)
     start = time.perf_counter()
     seg = Segmenter(n_segments="auto", max_segments=_MAX_SEGMENTS, random_state=ctx.seed).fit(X)
