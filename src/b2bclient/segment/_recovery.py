@@ -68,6 +68,7 @@ def recovery(
     traits: pd.DataFrame | None = None,
     difficulty: float | None = None,
     methods: Sequence[str] = ("gmm", "kmeans", "kprototypes", "hdbscan"),
+    n_segments: int | str = "auto",
     supervised: bool = True,
     supervised_iter: int = 100,
     random_state: int = 0,
@@ -83,7 +84,9 @@ def recovery(
     traits, difficulty : optional
         ``truth.traits`` and the difficulty, for the Bayes-optimal ARI.
     methods : sequence of str
-        Segmenter methods to run with ``n_segments="auto"``.
+        Segmenter methods to run.
+    n_segments : int or "auto", default="auto"
+        Their number of segments (``"hdbscan"`` always finds its own).
     supervised : bool
         Compute the supervised ceiling (the slowest part).
     supervised_iter : int
@@ -118,7 +121,8 @@ def recovery(
         out["bayes"] = float("nan")
     for method in methods:
         start = time.perf_counter()
-        seg = Segmenter(method=method, random_state=random_state).fit(X)
+        k = "auto" if method == "hdbscan" else n_segments
+        seg = Segmenter(method=method, n_segments=k, random_state=random_state).fit(X)
         out[method] = {
             "ari": float(adjusted_rand_score(y, seg.labels_)),
             "n_segments": int(seg.n_segments_),
