@@ -22,6 +22,7 @@ PUBLIC = {
         "NotFittedError",
         "Portrait",
         "RegistryError",
+        "Segmenter",
         "UnknownIdError",
         "__version__",
         "account",
@@ -38,6 +39,7 @@ PUBLIC = {
         "potential",
         "recommend",
         "save",
+        "segment",
         "testing",
     ],
     "b2bclient.account": [
@@ -205,6 +207,12 @@ PUBLIC = {
         "random_products_in_industry",
         "ranking_metrics",
         "recall_at_k",
+    "b2bclient.segment": [
+        "METHODS",
+        "Segmenter",
+        "plot_segment_embedding",
+        "plot_segment_profiles",
+        "plot_segment_sizes",
     ],
     "b2bclient.cli": ["main"],
 }

@@ -36,6 +36,7 @@ _LAZY = (
     "pipeline",
     "potential",
     "recommend",
+    "segment",
     "testing",
 )
 
@@ -46,22 +47,21 @@ _LAZY_NAMES = {
     "Portrait": "account",
     "portrait": "account",
     "portraits": "account",
+    "Segmenter": "segment",
 }
 
 
 def __getattr__(name: str) -> object:
-    if name in _LAZY_NAMES:
-        import importlib
+    import importlib
 
-        value = getattr(importlib.import_module(f"b2bclient.{_LAZY_NAMES[name]}"), name)
-        globals()[name] = value
-        return value
     if name in _LAZY:
-        import importlib
-
         module = importlib.import_module(f"b2bclient.{name}")
         globals()[name] = module
         return module
+    if name in _LAZY_NAMES:
+        value = getattr(importlib.import_module(f"b2bclient.{_LAZY_NAMES[name]}"), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'b2bclient' has no attribute {name!r}")
 
 
@@ -84,6 +84,7 @@ __all__ = [
     "NotFittedError",
     "Portrait",
     "RegistryError",
+    "Segmenter",
     "UnknownIdError",
     "__version__",
     "account",
@@ -100,5 +101,6 @@ __all__ = [
     "potential",
     "recommend",
     "save",
+    "segment",
     "testing",
 ]

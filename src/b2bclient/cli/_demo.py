@@ -21,6 +21,7 @@ from b2bclient.cli._demo_churn import churn_section, planted_churn_section
 from b2bclient.cli._demo_persist import persist_section
 from b2bclient.cli._demo_pipeline import pipeline_section
 from b2bclient.cli._demo_recommend import cross_sell_section, partner_section
+from b2bclient.cli._demo_segments import segments_section
 from b2bclient.cli._html import Report
 
 __all__ = ["DEMO_END", "SECTIONS", "analyse", "run_demo"]
@@ -31,6 +32,7 @@ DEMO_END = pd.Timestamp("2025-01-01")  # the synthetic data end just before this
 SECTIONS: tuple[SectionFunction, ...] = (
     base_section,
     features_section,
+    segments_section,
     churn_section,
     planted_churn_section,
     btyd_section,
