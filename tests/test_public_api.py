@@ -207,6 +207,7 @@ PUBLIC = {
         "random_products_in_industry",
         "ranking_metrics",
         "recall_at_k",
+    ],
     "b2bclient.segment": [
         "METHODS",
         "Segmenter",
