@@ -25,7 +25,7 @@ __version__ = "0.1.0.dev0"
 
 # Subpackages that pull in heavy dependencies (lifelines, scikit-learn) load on first use, so
 # ``import b2bclient`` stays fast: ``bc.churn.ChurnModel`` works without importing them first.
-_LAZY = ("btyd", "churn", "datasets", "features", "persist", "testing")
+_LAZY = ("btyd", "churn", "datasets", "features", "lifecycle", "persist", "testing")
 
 
 def __getattr__(name: str) -> object:
@@ -59,6 +59,7 @@ __all__ = [
     "churn",
     "datasets",
     "features",
+    "lifecycle",
     "load",
     "model",
     "persist",
