@@ -17,6 +17,7 @@ from b2bclient.cli._context import Context, Printer, Progress, SectionFunction, 
 from b2bclient.cli._demo_base import base_section, features_section
 from b2bclient.cli._demo_btyd import btyd_section
 from b2bclient.cli._demo_churn import churn_section, planted_churn_section
+from b2bclient.cli._demo_lifecycle import lifecycle_section
 from b2bclient.cli._demo_persist import persist_section
 from b2bclient.cli._html import Report
 
@@ -31,6 +32,7 @@ SECTIONS: tuple[SectionFunction, ...] = (
     churn_section,
     planted_churn_section,
     btyd_section,
+    lifecycle_section,
     persist_section,
 )
 
