@@ -389,6 +389,21 @@ def test_parameters_clone_and_persistence(small, small_model, tmp_path):
     )
 
 
+def test_a_window_fits_the_recent_past_with_delayed_entry(small, small_model):
+    recent = LifecycleModel(n_draws=64, window="365D").fit(small, SMALL_AS_OF)
+    assert recent.spells_.to_numpy().sum() < small_model.spells_.to_numpy().sum()
+    forecast = recent.predict(small, SMALL_AS_OF)
+    assert len(forecast) == len(small_model.predict(small, SMALL_AS_OF))
+    # The spells running into the window count from its start only.
+    history = stage_history(small, SMALL_AS_OF)
+    start = SMALL_AS_OF - pd.Timedelta("365D")
+    ended = history["started_at"] + pd.to_timedelta(history["days"], unit="D") <= start
+    in_window = history[~ended]
+    assert recent.spells_.to_numpy().sum() == len(in_window)
+    with pytest.raises(InvalidParameterError, match="'window'"):
+        LifecycleModel(window="-1D").fit(small, SMALL_AS_OF)
+
+
 def test_fitted_attributes_describe_the_fit(small_model):
     assert small_model.as_of_ == SMALL_AS_OF
     assert list(small_model.exit_rates_.columns) == ["cancelled", "organisation_lost"]

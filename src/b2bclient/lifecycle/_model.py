@@ -97,6 +97,12 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
         Quasi-random paths per project (rounded up to a power of two).
     random_state : int, default 0
         Seed of the scrambled Sobol points: the same seed gives the same predictions.
+    window : str, optional
+        Fit on the time at risk within this window before `as_of` only (such as ``"365D"``):
+        spells that ended before it are left out and those running into it enter late (delayed
+        entry), so the durations and exit rates are those of the recent past. The earlier
+        stages' log-days and the covariates are still read from the whole history. None: all
+        history.
 
     Attributes
     ----------
@@ -144,6 +150,7 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
         penalizer: float = 0.0,
         n_draws: int = 1024,
         random_state: int = 0,
+        window: str | None = None,
     ) -> None:
         self.covariates = covariates
         self.loss_covariates = loss_covariates
@@ -151,6 +158,7 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
         self.penalizer = penalizer
         self.n_draws = n_draws
         self.random_state = random_state
+        self.window = window
 
     # ------------------------------------------------------------------------------ checks
 
@@ -217,6 +225,13 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
         t = _check_base(base, as_of, "fit")
         view = base.as_of(t)
         history = spells(view, t)
+        if self.window is not None:
+            start = t - to_duration(self.window, name="window", owner=_OWNER)
+            started = pd.DatetimeIndex(history["started_at"])
+            stop = started + pd.to_timedelta(history["days"].to_numpy(), unit="D")
+            history = history[(stop > start)].copy()
+            late = ((start - pd.DatetimeIndex(history["started_at"])) / _DAY).to_numpy()
+            history["entry_days"] = np.maximum(history["entry_days"].to_numpy(), late)
         if history.empty:
             raise InvalidParameterError(
                 f"No project stage started before as_of={t} in the 'stages' table, so "
