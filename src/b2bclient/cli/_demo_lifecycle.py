@@ -1,17 +1,19 @@
 """Report section on long projects: the stage funnel and the projects where sales should engage now.
 
-``lifecycle_section`` runs on any client base with projects and stages. It fits
-:class:`~b2bclient.lifecycle.LifecycleModel` twice: at the landmark, to check its forecast against
-what happened up to ``as_of`` (and, in the demo, against the procurement oracle), and at
-``as_of``, for today's procurement alerts. The model fitted at ``as_of`` is handed on as
+``lifecycle_section`` runs on any client base with projects and stages. Like the churn section it
+fits :class:`~b2bclient.lifecycle.LifecycleModel` at the landmark, checks its forecast against
+what happened up to ``as_of`` (and, in the demo, against the procurement oracle), and then
+forecasts as of ``as_of`` for today's procurement alerts. The fitted model is handed on as
 ``ctx.results["lifecycle"]``.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
-from b2bclient._exceptions import InvalidParameterError
+from b2bclient._exceptions import ConvergenceError, InvalidParameterError
 from b2bclient.cli._context import Context
 
 __all__ = ["lifecycle_section"]
@@ -21,11 +23,21 @@ _MIN_PROBABILITY = 0.5
 _SHOWN = 10
 
 
+def _fit(ctx: Context, at: pd.Timestamp) -> Any:
+    """Fit the lifecycle model at `at`, or say in a note why the history does not allow it."""
+    from b2bclient.lifecycle import LifecycleModel
+
+    try:
+        return LifecycleModel().fit(ctx.base, at)
+    except (InvalidParameterError, ConvergenceError) as exc:
+        ctx.out.note(f"No lifecycle model as of {at.date()}: {exc}")
+        return None
+
+
 def lifecycle_section(ctx: Context) -> None:
     """Show the stage funnel, the forecast checked after the landmark, and the procurement alerts."""
     from b2bclient._plotting import pyplot
     from b2bclient.lifecycle import (
-        LifecycleModel,
         plot_procurement_calibration,
         plot_stage_funnel,
         stage_funnel,
@@ -34,9 +46,8 @@ def lifecycle_section(ctx: Context) -> None:
 
     ctx.out.section("Long projects: when procurement starts, so that sales can engage early")
     if len(ctx.base.stages) == 0:
-        raise InvalidParameterError(
-            "The 'stages' table is empty: the lifecycle analysis needs project stages."
-        )
+        ctx.out.line("The client base holds no project stages: nothing to show about projects.")
+        return
     funnel = stage_funnel(ctx.base, ctx.as_of)
     shown = funnel[["entered", "reached", "conversion", "median_days", "running"]].copy()
     services = [c for c in funnel.columns if c.startswith("service_")]
@@ -55,10 +66,13 @@ def lifecycle_section(ctx: Context) -> None:
     plot_stage_funnel(funnel, ax=ax)
     ctx.out.figure(ax, caption="Projects entering each stage, with conversion and median days.")
 
-    # The check: fitted at the landmark, scored on what happened up to as_of.
+    # Fitted at the landmark, checked on what happened up to as_of, then asked about today.
     horizon_end = ctx.landmark + pd.Timedelta("180D")
+    past = _fit(ctx, ctx.landmark)
+    if past is None:
+        return
+    ctx.results["lifecycle"] = past
     if horizon_end <= ctx.as_of:
-        past = LifecycleModel().fit(ctx.base, ctx.landmark)
         forecast = past.predict(ctx.base, ctx.landmark)
         scores = procurement_scores(forecast, ctx.base, ctx.landmark, ctx.as_of)
         line = (
@@ -76,7 +90,8 @@ def lifecycle_section(ctx: Context) -> None:
             best = procurement_scores(oracle, ctx.base, ctx.landmark, ctx.as_of)
             line += (
                 f" The oracle (the planted lifecycle, the ceiling) reaches {best['concordance']:.3f}"
-                f" with {best['design_predicted']:.0%} / {best['production_predicted']:.0%}."
+                f" and predicts design {best['design_predicted']:.0%}, production "
+                f"{best['production_predicted']:.0%}."
             )
         ctx.out.line(line)
         _, ax = pyplot().subplots(figsize=(7.5, 4.0))
@@ -87,9 +102,7 @@ def lifecycle_section(ctx: Context) -> None:
             "(dashed) and observed (Aalen-Johansen, solid) share whose procurement started.",
         )
 
-    model = LifecycleModel().fit(ctx.base, ctx.as_of)
-    ctx.results["lifecycle"] = model
-    alerts = model.alerts(ctx.base, ctx.as_of, within=_WITHIN, min_probability=_MIN_PROBABILITY)
+    alerts = past.alerts(ctx.base, ctx.as_of, within=_WITHIN, min_probability=_MIN_PROBABILITY)
     label = f"p_procurement_{_WITHIN[:-1]}d"
     orgs = ctx.base.organisations.set_index("organisation_id")["name"].astype(object)
     table = alerts.head(_SHOWN).assign(
