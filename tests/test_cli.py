@@ -304,3 +304,34 @@ def test_report_into_a_closed_pipe_still_writes_its_files(tmp_path):
     assert "Traceback" not in err and "BrokenPipeError" not in err
     assert (tmp_path / "r" / "report.html").is_file()
     assert (tmp_path / "r" / "features.csv").is_file()
+
+
+def test_warnings_of_a_section_become_notes_of_its_part_of_the_report(tmp_path):
+    import warnings
+
+    from b2bclient.cli._context import Context, Printer, Progress, run_sections
+    from b2bclient.cli._html import Report
+
+    def noisy_section(ctx):
+        ctx.out.section("Noisy")
+        for _ in range(3):
+            warnings.warn("the fit is weakly identified", UserWarning, stacklevel=1)
+        warnings.warn("an old name", DeprecationWarning, stacklevel=1)
+
+    out = io.StringIO()
+    printer = Printer(out, Report("r"))
+    ctx = Context(
+        base=None,
+        features=pd.DataFrame(),
+        as_of=pd.Timestamp("2025-01-01"),
+        landmark=pd.Timestamp("2024-07-01"),
+        out=printer,
+        progress=Progress(1, enabled=False),
+        out_dir=tmp_path,
+        seed=0,
+        truth=None,
+    )
+    with pytest.warns(DeprecationWarning, match="an old name"):
+        assert run_sections(ctx, [noisy_section]) == []
+    assert out.getvalue().count("note: UserWarning: the fit is weakly identified") == 1
+    assert "weakly identified" in printer.report.render()

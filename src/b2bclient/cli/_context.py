@@ -48,6 +48,7 @@ import contextlib
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
@@ -309,7 +310,8 @@ def run_sections(ctx: Context, sections: Sequence[SectionFunction]) -> list[str]
     for function in sections:
         name = function.__name__.removesuffix("_section").replace("_", " ")
         started = len(ctx.report.sections)
-        with ctx.progress.step(name):
+        with ctx.progress.step(name), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             try:
                 function(ctx)
             except B2BClientError as exc:
@@ -317,4 +319,26 @@ def run_sections(ctx: Context, sections: Sequence[SectionFunction]) -> list[str]
                 if len(ctx.report.sections) == started:  # it failed before its title
                     ctx.out.section(name.capitalize())
                 ctx.out.error(f"The {name} analysis could not be run: {type(exc).__name__}: {exc}")
+        _report_warnings(ctx, caught)
     return failed
+
+
+def _report_warnings(ctx: Context, caught: Sequence[warnings.WarningMessage]) -> None:
+    """Turn the warnings a section raised into notes of its part of the report, each once.
+
+    Warnings addressed to the user (``UserWarning`` and its subclasses, such as a
+    ``ConvergenceWarning``) become notes where they arose, instead of raw interpreter output on
+    the terminal. Warnings addressed to developers (deprecations) are raised again unchanged.
+    """
+    seen: set[tuple[type[Warning], str]] = set()
+    for w in caught:
+        key = (w.category, str(w.message))
+        if key in seen:
+            continue
+        seen.add(key)
+        if issubclass(w.category, UserWarning):
+            if not ctx.report.sections:
+                ctx.out.section("Warnings")
+            ctx.out.note(f"{w.category.__name__}: {w.message}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
