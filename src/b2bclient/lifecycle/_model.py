@@ -5,7 +5,7 @@ commissioning, with two competing exits (the project cancelled, the project ende
 organisation). Each stage's duration is a log-normal AFT model on the project's covariates at its
 start and the log-days of its earlier stages; each exit a cause-specific hazard, constant within
 a stage (see :mod:`b2bclient.lifecycle._fit`). Predictions integrate over the paths ahead (see
-:mod:`b2bclient.lifecycle._simulate`).
+:mod:`b2bclient.lifecycle._forecast` and :mod:`b2bclient.lifecycle._simulate`).
 """
 
 from __future__ import annotations
@@ -22,35 +22,40 @@ from sklearn.base import BaseEstimator
 
 from b2bclient._exceptions import (
     InvalidParameterError,
-    InvalidTablesError,
     LookAheadError,
     NotFittedError,
-    UnknownIdError,
 )
-from b2bclient._time import to_duration, to_timestamp
+from b2bclient._time import to_duration
 from b2bclient.base import ClientBase
 from b2bclient.base._schema import STAGES
+from b2bclient.lifecycle._checks import check_base
+from b2bclient.lifecycle._checks import spans as check_spans
 from b2bclient.lifecycle._covariates import (
     DEFAULT_COVARIATES,
     DEFAULT_LOSS_COVARIATES,
     project_covariates,
 )
-from b2bclient.lifecycle._fit import fit_exit, fit_transition, linear_predictor
+from b2bclient.lifecycle._fit import fit_exit, fit_transition
+from b2bclient.lifecycle._forecast import (
+    EXITS,
+    current_projects,
+    exit_rates,
+    forecast,
+    stage_means,
+    stage_sigmas,
+)
 from b2bclient.lifecycle._history import check_covariates, spells
 from b2bclient.lifecycle._reasons import reasons
-from b2bclient.lifecycle._simulate import draw_uniforms, simulate_paths, weighted_quantiles
+from b2bclient.lifecycle._simulate import draw_uniforms, simulate_paths
 
 __all__ = ["EXITS", "LifecycleModel"]
 
 Floats = npt.NDArray[np.float64]
 
-#: The competing exits of a project, as fitted: its own cancellation, and its organisation's loss.
-EXITS = ("cancelled", "organisation_lost")
 _OWNER = "LifecycleModel"
 _DAY = pd.Timedelta(days=1)
 _N = len(STAGES)
 _PROCUREMENT = STAGES.index("procurement")
-_BATCH_CELLS = 1 << 21  # projects x draws per simulated block
 _SAMPLE = 400  # projects kept to average state occupation over
 
 
@@ -165,7 +170,7 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
     def _check_params(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         names = check_covariates(self.covariates, name="covariates", owner=_OWNER)
         loss = check_covariates(self.loss_covariates, name="loss_covariates", owner=_OWNER)
-        _spans(self.horizons, "horizons", f"{_OWNER}")
+        check_spans(self.horizons, "horizons", f"{_OWNER}")
         p: Any = self.penalizer
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not math.isfinite(p) or p < 0:
             raise InvalidParameterError(
@@ -222,7 +227,7 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
         ['duration', 'cancelled', 'organisation_lost']
         """
         names, loss = self._check_params()
-        t = _check_base(base, as_of, "fit")
+        t = check_base(base, as_of, "fit")
         view = base.as_of(t)
         history = spells(view, t)
         if self.window is not None:
@@ -372,10 +377,10 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
         True
         """
         self._check_fitted()
-        spans = _spans(
+        spans = check_spans(
             self.horizons if horizons is None else horizons, "horizons", f"{_OWNER}.predict"
         )
-        t = _check_base(base, as_of, "predict")
+        t = check_base(base, as_of, "predict")
         return self._predict(base, t, organisation_ids, spans)[0]
 
     def _predict(
@@ -392,153 +397,9 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
                 f"before {t}."
             )
         view = base.as_of(t)
-        current = self._current(view, t, organisation_ids)
-        return self._forecast(current, spans, t), current
-
-    def _current(
-        self, view: ClientBase, t: pd.Timestamp, organisation_ids: Sequence[str] | None
-    ) -> pd.DataFrame:
-        """Return one row per active project: current stage, days in it, covariates, log-days."""
-        projects = view.projects
-        active = (projects["status"].astype(object) == "active").to_numpy()
-        if organisation_ids is not None:
-            ids = _check_ids(organisation_ids, view)
-            active &= projects["organisation_id"].isin(ids).to_numpy()
-        rows = np.flatnonzero(active)
-        history = spells(view, t, rows)
-        last = history.drop_duplicates("row", keep="last")
-        missing = np.setdiff1d(rows, last["row"].to_numpy())
-        if len(missing):
-            ids = projects["project_id"].to_numpy()[missing]
-            problems = pd.DataFrame(
-                {
-                    "table": "stages",
-                    "column": "project_id",
-                    "check": "active project without a stage",
-                    "row_id": ids,
-                    "value": ids,
-                }
-            )
-            raise InvalidTablesError(
-                f"{len(ids)} active project(s) have no stage started before as_of={t}, so "
-                f"{_OWNER} cannot place them: project_id {list(ids[:5])}. Add their current "
-                "stage to the 'stages' table, or close them.",
-                problems,
-            )
         names = list(dict.fromkeys(list(self.covariates) + list(self.loss_covariates)))
-        x = project_covariates(view, last["row"].to_numpy(), names)
-        out = last.join(x, on="project_id").reset_index(drop=True)
-        stage = out["stage"].to_numpy().astype(np.int64)
-        waiting = (out["outcome"] == "moved_on").to_numpy() & (stage < _N - 1)
-        # A stage that ended with no next stage yet: the next one runs from that end.
-        days = np.where(
-            waiting,
-            (t - pd.DatetimeIndex(out["ended_at"])) / _DAY,
-            (t - pd.DatetimeIndex(out["started_at"])) / _DAY,
-        )
-        if waiting.any():
-            w = np.flatnonzero(waiting)
-            s = stage[w]
-            log_done = np.log(np.maximum(out["days"].to_numpy()[w], 1e-3))
-            for k, name in enumerate(STAGES[:-1]):
-                column = f"log_days_{name}"
-                values = out[column].to_numpy().copy()
-                values[w[s == k]] = log_done[s == k]
-                out[column] = values
-        out["code"] = np.where(waiting, stage + 1, stage)
-        out["days_in_stage"] = np.asarray(days, dtype=np.float64)
-        reached = view.stages[view.stages["stage"] == "procurement"]
-        out["procurement_started_at"] = out["project_id"].map(
-            reached.set_index("project_id")["started_at"]
-        )
-        return out.sort_values("project_id").reset_index(drop=True)
-
-    def _means(self, frame: pd.DataFrame, first: Floats | None = None) -> Floats:
-        """Return each row's mean log-days of every stage, with the log-days from `first` on at 0."""
-        code = frame["code"].to_numpy() if first is None else first
-        filled = frame.copy()
-        for k, name in enumerate(STAGES[:-1]):
-            column = f"log_days_{name}"
-            if column not in filled:
-                filled[column] = np.nan
-            filled[column] = np.where(code > k, filled[column].to_numpy(), 0.0)
-        mu = np.zeros((len(frame), _N))
-        for s, fitted in enumerate(self.transitions_):
-            mu[:, s] = fitted["intercept"] + linear_predictor(
-                fitted["pre"], fitted["names"], fitted["coef"], filled
-            )
-        return mu
-
-    def _rates(self, frame: pd.DataFrame) -> Floats:
-        """Return each row's exit hazard per day in every stage, both exits together."""
-        rate = np.zeros((len(frame), _N))
-        for cause in EXITS:
-            fitted = self.exits_[cause]
-            eta = linear_predictor(fitted["pre"], fitted["names"], fitted["coef"], frame)
-            rate += np.exp(eta)[:, None] * np.asarray(fitted["rate"])[None, :]
-        return rate
-
-    def _sigma(self) -> Floats:
-        return np.array([f["sigma"] for f in self.transitions_], dtype=np.float64)
-
-    def _forecast(
-        self, current: pd.DataFrame, spans: dict[str, float], t: pd.Timestamp
-    ) -> pd.DataFrame:
-        m = len(current)
-        code = current["code"].to_numpy()
-        out = current[["project_id", "organisation_id"]].copy()
-        out["stage"] = pd.Categorical.from_codes(
-            np.minimum(code, _N - 1), categories=list(STAGES), ordered=True
-        )
-        out["days_in_stage"] = current["days_in_stage"].to_numpy()
-        probs = {label: np.ones(m) for label in spans}
-        mean = np.full(m, np.nan)
-        low = np.full(m, np.nan)
-        high = np.full(m, np.nan)
-        p_cancel = np.zeros(m)
-        ahead = np.flatnonzero(code < _PROCUREMENT)
-        if len(ahead):
-            sub = current.iloc[ahead].reset_index(drop=True)
-            mu = self._means(sub)
-            rate = self._rates(sub)
-            u = draw_uniforms(int(self.n_draws), _N, int(self.random_state))
-            spent = sub["days_in_stage"].to_numpy()
-            sigma = self._sigma()
-            step = max(1, _BATCH_CELLS // u.shape[0])
-            sub_code = sub["code"].to_numpy()
-            for first in range(_PROCUREMENT):
-                idx = np.flatnonzero(sub_code == first)
-                for lo in range(0, len(idx), step):
-                    part = idx[lo : lo + step]
-                    paths = simulate_paths(
-                        first=first,
-                        spent=spent[part],
-                        base_mu=mu[part],
-                        lag=self.lag_,
-                        sigma=sigma,
-                        rate=rate[part],
-                        stop=_PROCUREMENT,
-                        u=u,
-                    )
-                    days, weight = paths.start[-1], paths.weight[-1]
-                    reach = weight.mean(axis=1)
-                    target = ahead[part]
-                    for label, span in spans.items():
-                        probs[label][target] = (weight * (days <= span)).mean(axis=1)
-                    p_cancel[target] = 1.0 - reach
-                    with np.errstate(invalid="ignore", divide="ignore"):
-                        mean[target] = (weight * days).mean(axis=1) / reach
-                    q10, q90 = weighted_quantiles(days, weight, (0.1, 0.9))
-                    low[target], high[target] = q10, q90
-        for label, values in probs.items():
-            out[label] = values
-        started = pd.DatetimeIndex(current["procurement_started_at"])
-        past = code >= _PROCUREMENT
-        out["expected_procurement_at"] = _dates(t, mean, past, started)
-        out["procurement_from"] = _dates(t, low, past, started)
-        out["procurement_to"] = _dates(t, high, past, started)
-        out["p_cancel"] = p_cancel
-        return out.reset_index(drop=True)
+        current = current_projects(view, t, organisation_ids, names)
+        return forecast(self, current, spans, t), current
 
     # ------------------------------------------------------------------------------ alerts
 
@@ -588,7 +449,7 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
         >>> bool((alerts["p_procurement_90d"] >= 0.6).all())
         True
         """
-        spans = _spans([within], "within", f"{_OWNER}.alerts")
+        spans = check_spans([within], "within", f"{_OWNER}.alerts")
         p: Any = min_probability
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= float(p) <= 1.0:
             raise InvalidParameterError(
@@ -597,7 +458,7 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
             )
         self._check_fitted()
         label = next(iter(spans))
-        t = _check_base(base, as_of, "alerts")
+        t = check_base(base, as_of, "alerts")
         forecast, current = self._predict(base, t, organisation_ids, spans)
         before = forecast["stage"].cat.codes.to_numpy() < _PROCUREMENT
         keep = np.flatnonzero(before & (forecast[label].to_numpy() >= float(p)))
@@ -635,8 +496,8 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
         --------
         >>> from b2bclient.datasets import make_client_base
         >>> base = make_client_base(600, seed=2)
-        >>> model = LifecycleModel(n_draws=256).fit(base, as_of="2024-07-01")
-        >>> occupation = model.state_occupation([0, 180, 365])
+        >>> model = LifecycleModel(covariates=(), loss_covariates=(), n_draws=256)
+        >>> occupation = model.fit(base, as_of="2024-07-01").state_occupation([0, 180, 365])
         >>> bool(np.allclose(occupation.sum(axis=1), 1.0))
         True
         """
@@ -648,15 +509,15 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
                 f"non-negative numbers of days. Got {days!r} instead."
             )
         sample = self.covariate_sample_.assign(code=0)
-        mu = self._means(sample)
-        rate = self._rates(sample)
+        mu = stage_means(self, sample)
+        rate = exit_rates(self, sample)
         u = draw_uniforms(int(self.n_draws), _N, int(self.random_state))
         paths = simulate_paths(
             first=0,
             spent=np.zeros(len(sample)),
             base_mu=mu,
             lag=self.lag_,
-            sigma=self._sigma(),
+            sigma=stage_sigmas(self),
             rate=rate,
             stop=_N,
             u=u,
@@ -685,66 +546,3 @@ def _lags(transitions: list[dict[str, Any]]) -> Floats:
             if column in names:
                 lag[j, k] = float(fitted["coef"][names.index(column)])
     return lag
-
-
-def _dates(
-    t: pd.Timestamp, days: Floats, past: npt.NDArray[np.bool_], started: pd.DatetimeIndex
-) -> Any:
-    ahead = pd.Series(t + pd.to_timedelta(np.round(days * 86_400.0), unit="s"))
-    return ahead.where(~past, pd.Series(started)).to_numpy()
-
-
-def _spans(horizons: Any, name: str, owner: str) -> dict[str, float]:
-    if isinstance(horizons, (str, pd.Timedelta)) or not isinstance(horizons, Sequence):
-        raise InvalidParameterError(
-            f"The {name!r} parameter of {owner} must be a sequence of durations such as "
-            f"('30D', '90D'). Got {horizons!r} instead."
-        )
-    if not horizons:
-        raise InvalidParameterError(
-            f"The {name!r} parameter of {owner} must hold at least one duration. Got {horizons!r}."
-        )
-    spans: dict[str, float] = {}
-    for h in horizons:
-        days = to_duration(h, name=name, owner=owner) / _DAY
-        label = f"p_procurement_{days:g}d"
-        if label in spans:
-            raise InvalidParameterError(
-                f"The {name!r} parameter of {owner} holds the horizon {h!r} twice."
-            )
-        spans[label] = float(days)
-    return spans
-
-
-def _check_base(base: Any, as_of: Any, method: str) -> pd.Timestamp:
-    owner = f"{_OWNER}.{method}"
-    if not isinstance(base, ClientBase):
-        raise InvalidParameterError(
-            f"The 'base' parameter of {owner} must be a ClientBase. Got {type(base).__name__} "
-            "instead."
-        )
-    t = to_timestamp(as_of, name="as_of", owner=owner)
-    first = base.stages["started_at"].min() if len(base.stages) else pd.NaT
-    if pd.isna(first) or t <= first:
-        raise InvalidParameterError(
-            f"The 'as_of' parameter of {owner} is {t}, but no project stage started before it "
-            f"(the first 'stages.started_at' is {first}). Choose an as_of after the data start."
-        )
-    return t
-
-
-def _check_ids(ids: Any, view: ClientBase) -> list[str]:
-    if isinstance(ids, str) or not isinstance(ids, Sequence | pd.Index | np.ndarray | pd.Series):
-        raise InvalidParameterError(
-            f"The 'organisation_ids' parameter of {_OWNER}.predict must be a sequence of "
-            f"organisation ids such as ['O-1']. Got {ids!r} instead."
-        )
-    wanted = [str(i) for i in ids]
-    known = view.organisations["organisation_id"]
-    unknown = sorted(set(wanted) - set(known))
-    if unknown:
-        raise UnknownIdError(
-            f"{len(unknown)} organisation id(s) passed to {_OWNER}.predict are not in the "
-            f"client base (before as_of): {unknown[:5]}."
-        )
-    return wanted

@@ -134,7 +134,8 @@ def plot_procurement_calibration(
     >>> from b2bclient.datasets import make_client_base
     >>> from b2bclient.lifecycle import LifecycleModel
     >>> base = make_client_base(600, seed=2)
-    >>> model = LifecycleModel(n_draws=256).fit(base, as_of="2024-03-01")
+    >>> model = LifecycleModel(covariates=(), loss_covariates=(), n_draws=256)
+    >>> model = model.fit(base, as_of="2024-03-01")
     >>> ax = plot_procurement_calibration(model, base, "2024-03-01", until="2025-01-01")
     >>> len(ax.lines)
     4
