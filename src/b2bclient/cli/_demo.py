@@ -19,6 +19,7 @@ from b2bclient.cli._demo_btyd import btyd_section
 from b2bclient.cli._demo_churn import churn_section, planted_churn_section
 from b2bclient.cli._demo_lifecycle import lifecycle_section
 from b2bclient.cli._demo_persist import persist_section
+from b2bclient.cli._demo_recommend import cross_sell_section, partner_section
 from b2bclient.cli._html import Report
 
 __all__ = ["DEMO_END", "SECTIONS", "analyse", "run_demo"]
@@ -32,6 +33,8 @@ SECTIONS: tuple[SectionFunction, ...] = (
     churn_section,
     planted_churn_section,
     btyd_section,
+    cross_sell_section,
+    partner_section,
     lifecycle_section,
     persist_section,
 )
