@@ -18,6 +18,7 @@ from b2bclient.cli._demo_account import account_section
 from b2bclient.cli._demo_base import base_section, features_section
 from b2bclient.cli._demo_btyd import btyd_section
 from b2bclient.cli._demo_churn import churn_section, planted_churn_section
+from b2bclient.cli._demo_lifecycle import lifecycle_section
 from b2bclient.cli._demo_persist import persist_section
 from b2bclient.cli._demo_pipeline import pipeline_section
 from b2bclient.cli._demo_recommend import cross_sell_section, partner_section
@@ -39,6 +40,7 @@ SECTIONS: tuple[SectionFunction, ...] = (
     pipeline_section,
     cross_sell_section,
     partner_section,
+    lifecycle_section,
     account_section,
     persist_section,
 )
