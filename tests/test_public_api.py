@@ -27,6 +27,7 @@ PUBLIC = {
         "load",
         "model",
         "persist",
+        "privacy",
         "save",
         "testing",
     ],
@@ -140,6 +141,7 @@ PUBLIC = {
         "roundtrip",
         "save",
     ],
+    "b2bclient.privacy": ["PERSONAL_COLUMNS", "pseudonymise"],
     "b2bclient.testing": [
         "EXAMPLE_AS_OF",
         "check_extractor",

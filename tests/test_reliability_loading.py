@@ -429,7 +429,7 @@ def test_an_array_of_the_wrong_shape_or_dtype_is_refused(
         _first_array(manifest)[1].update(edits)
 
     _rewrite(root, mutate)
-    with pytest.raises(FormatError, match="differ from the manifest|malformed"):
+    with pytest.raises(FormatError, match=r"differ from the manifest|malformed"):
         load(root)
 
 
@@ -536,11 +536,13 @@ JSON_VALUES = st.recursive(
             "b2bclient.btyd._beta_geo.BetaGeo",
         ]
     ),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(
-        st.sampled_from(["__b2b__", "class", "file", "dtype", "shape", "items", "state", "x"]),
-        children,
-        max_size=4,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["__b2b__", "class", "file", "dtype", "shape", "items", "state", "x"]),
+            children,
+            max_size=4,
+        )
     ),
     max_leaves=12,
 )
