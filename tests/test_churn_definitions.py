@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -456,3 +458,107 @@ def test_label_uses_only_the_observation_window() -> None:
     label = Inactivity(90).label(base, day(50), pd.Timedelta(days=90))
     assert label.to_dict() == {"A": 1.0, "B": 0.0}
     assert label.dtype == np.float64
+
+
+# --------------------------------------------------------------------------- Custom sees a cut
+
+
+def _seen_by_custom(tables: object, as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    seen: dict[str, pd.DataFrame] = {}
+
+    def record(t: dict[str, pd.DataFrame], cut: pd.Timestamp) -> pd.DataFrame:
+        seen.update(t)
+        return pd.DataFrame(columns=["organisation_id", "start", "stop", "event"])
+
+    Custom(record).outcomes(tables, as_of, pd.DatetimeIndex([as_of - pd.Timedelta(days=1)]))  # type: ignore[arg-type]
+    return seen
+
+
+def test_custom_receives_the_tables_cut_at_as_of_from_a_client_base() -> None:
+    orgs = pd.DataFrame({"organisation_id": ["A", "B"], "created_at": [day(-30), day(150)]})
+    d = pd.DataFrame(
+        {
+            "deal_id": ["D1", "D2", "D3", "D4"],
+            "organisation_id": ["A", "A", "A", "B"],
+            "created_at": [day(0), day(50), day(120), day(160)],
+            "closed_at": [day(10), day(130), pd.NaT, pd.NaT],
+            "status": ["won", "won", "open", "open"],
+            "amount": 1.0,
+        }
+    )
+    base = ClientBase.from_frames(orgs, deals=d)
+    seen = _seen_by_custom(base.tables, day(100))
+    expected = base.as_of(day(100)).tables
+    assert set(seen) == set(expected)
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(seen[name], frame)
+    # D2, won on day 130, was still open on day 100; D3 and B did not exist yet.
+    assert seen["deals"][["deal_id", "status"]].values.tolist() == [["D1", "won"], ["D2", "open"]]
+    assert seen["deals"]["closed_at"].isna().tolist() == [False, True]
+    assert seen["organisations"]["organisation_id"].tolist() == ["A"]
+
+
+def test_custom_receives_a_partial_mapping_cut_at_as_of() -> None:
+    d = deals([("A", 0), ("A", 30), ("B", 200)])
+    d["status"] = ["won", "won", "won"]
+    d.loc[1, "closed_at"] = day(150)
+    stages = pd.DataFrame(
+        {
+            "project_id": ["P", "P"],
+            "stage": ["design", "production"],
+            "started_at": [day(0), day(120)],
+            "ended_at": [day(110), pd.NaT],
+        }
+    )
+    seen = _seen_by_custom({"deals": d, "stages": stages}, day(100))
+    assert seen["deals"]["organisation_id"].tolist() == ["A", "A"]
+    assert seen["deals"]["status"].tolist() == ["won", "open"]
+    assert seen["deals"]["closed_at"].tolist() == [day(0), pd.NaT]
+    assert seen["stages"]["stage"].tolist() == ["design"]
+    assert seen["stages"]["ended_at"].isna().all()
+
+
+@pytest.mark.parametrize("as_of", ["2022-06-01", "2024-03-15"])
+def test_a_partial_mapping_is_cut_by_the_rule_of_client_base_as_of(as_of: str) -> None:
+    from b2bclient.churn._custom import known_tables
+    from b2bclient.datasets import make_client_base
+
+    base = make_client_base(n_organisations=150, seed=3)
+    names = ["organisations", "deals", "deal_lines", "projects", "stages", "contracts"]
+    t = pd.Timestamp(as_of)
+    partial = known_tables({n: base.tables[n] for n in names}, t, owner="test")
+    expected = base.as_of(t).tables
+    for name in names:
+        pd.testing.assert_frame_equal(partial[name], expected[name])
+
+
+# --------------------------------------------------------------------------- as_of past the data
+
+
+@pytest.fixture(scope="module")
+def synthetic() -> ClientBase:
+    from b2bclient.datasets import make_client_base
+
+    return make_client_base(n_organisations=200, seed=0)  # its data end on 2025-01-01
+
+
+def test_survival_frame_warns_when_as_of_lies_past_the_end_of_the_data(
+    synthetic: ClientBase,
+) -> None:
+    args = {"definition": Inactivity("180D"), "landmarks": ["2024-01-01"], "features": False}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        inside = survival_frame(synthetic, "2025-01-01", **args)  # type: ignore[arg-type]
+    with pytest.warns(UserWarning, match="as_of is 2026-01-01 00:00:00, 365 days after"):
+        beyond = survival_frame(synthetic, "2026-01-01", **args)  # type: ignore[arg-type]
+    # What the warning is about: a year of silence declares every organisation churned.
+    assert inside["event"].mean() < beyond["event"].mean() == 1.0
+
+
+def test_survival_frame_does_not_warn_on_a_small_base_at_its_own_pace() -> None:
+    # Five deals over 300 days: 100 days of silence before as_of are plausible.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        survival_frame(small_base(), day(400), Inactivity(90), landmarks=[day(50)], features=False)
+    with pytest.warns(UserWarning, match="after the last event recorded in the base"):
+        survival_frame(small_base(), day(900), Inactivity(90), landmarks=[day(50)], features=False)

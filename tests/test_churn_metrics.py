@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from lifelines.utils import concordance_index
 
 import b2bclient.churn.metrics as metrics
-from b2bclient._exceptions import InvalidParameterError
+from b2bclient._exceptions import ConvergenceError, InvalidParameterError
 from b2bclient.churn.metrics import (
     CalibrationResult,
     brier_score,
@@ -442,6 +442,43 @@ def test_calibration_of_constant_prediction_uses_kaplan_meier() -> None:
     # KM at 3: (1 - 1/5) * (1 - 1/3) = 0.5333, so the observed risk is 0.4667.
     assert result.observed == pytest.approx(np.full(5, 1 - 0.8 * 2 / 3))
     assert result.ici == pytest.approx(abs(1 - 0.8 * 2 / 3 - 0.5))
+
+
+def test_calibration_with_a_single_event_has_no_fit_and_says_so() -> None:
+    # One churn among 200: the Cox model of the outcome on the spline of the predictions puts the
+    # churned organisation first in its risk set at any coefficient large enough, so the
+    # likelihood has no maximum. The fit used to return coefficients of -33 and -12 silently.
+    rng = np.random.default_rng(0)
+    duration = rng.exponential(300.0, 200)
+    predicted = rng.uniform(0.05, 0.6, 200)
+    event = np.zeros(200, dtype=bool)
+    event[3] = True
+    with pytest.raises(ConvergenceError, match="1 observed churn"):
+        calibration_at_horizon(duration, event, predicted, 100.0)
+
+
+def test_calibration_refuses_predictions_that_separate_the_churned_perfectly() -> None:
+    # Everybody above the last spline knot churns at once, nobody else: the spline is flat there,
+    # so the smoothing model can rank all of them first with ever larger coefficients.
+    rng = np.random.default_rng(1)
+    predicted = rng.uniform(0.05, 0.6, 300)
+    event = predicted > np.quantile(predicted, 0.9)
+    duration = np.where(event, 10.0, 400.0)
+    with pytest.raises(ConvergenceError, match="separate"):
+        calibration_at_horizon(duration, event, predicted, 100.0)
+
+
+@pytest.mark.parametrize("n_events", [2, 3, 5, 10])
+def test_calibration_with_few_events_that_do_not_separate_still_fits(n_events: int) -> None:
+    rng = np.random.default_rng(0)
+    duration = rng.exponential(300.0, 200)
+    predicted = rng.uniform(0.05, 0.6, 200)
+    # Churned organisations spread over the predictions: no spline ranks them all first.
+    event = np.zeros(200, dtype=bool)
+    event[np.argsort(predicted)[np.linspace(10, 190, n_events).astype(int)]] = True
+    result = calibration_at_horizon(duration, event, predicted, 100.0)
+    assert np.isfinite(result.ici)
+    assert 0.0 <= result.observed.min() <= result.observed.max() <= 1.0
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 
 import lifelines
 import numpy as np
@@ -11,10 +12,22 @@ import pytest
 from lifelines.statistics import proportional_hazard_test
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.model_selection import cross_val_score
+from threadpoolctl import threadpool_limits
 
 from b2bclient._exceptions import ConvergenceError, InvalidParameterError, NotFittedError
 from b2bclient.churn import KINDS, ChurnModel, Surv
 from b2bclient.persist import assert_same_state, roundtrip
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_openmp_thread() -> Iterator[None]:
+    """Fit HistGradientBoosting on one OpenMP thread.
+
+    Its threads wait for each other at every histogram; on a busy machine two threads are slower
+    than one by an order of magnitude, so the tests stay fast with one.
+    """
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
 
 
 def make_data(n: int = 400, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -321,10 +334,11 @@ def test_save_load_round_trip_is_bit_exact(kind: str) -> None:
     assert copy.fitter_ is None
     for method in ("predict", "predict_churn_probability", "predict_median_lifetime"):
         a, b = getattr(model, method)(X), getattr(copy, method)(X)
-        assert a.tobytes() == b.tobytes(), method
+        assert a.to_numpy().tobytes() == b.to_numpy().tobytes(), method
+        assert a.index.equals(b.index), method
     a, b = model.predict_survival(X, [5, 60, 120]), copy.predict_survival(X, [5, 60, 120])
     assert a.to_numpy().tobytes() == b.to_numpy().tobytes()
-    if kind != "gbm":
+    if kind not in ("gbm", "hgb"):
         pd.testing.assert_frame_equal(model.explain(), copy.explain(), check_exact=True)
     if kind == "cox":
         pd.testing.assert_frame_equal(
@@ -342,3 +356,93 @@ def test_internal_column_names_are_refused() -> None:
     clash = X[["tickets"]].rename(columns={"tickets": "__b2b_duration__"})
     with pytest.raises(InvalidParameterError, match="uses internally"):
         ChurnModel().fit(clash, Y)
+
+
+# --------------------------------------------------------------------------- output containers
+
+METHODS = {
+    "predict": "risk",
+    "predict_churn_probability": "churn_probability",
+    "predict_median_lifetime": "median_lifetime",
+}
+
+
+def indexed() -> pd.DataFrame:
+    return X.set_index(pd.Index([f"O-{i:04d}" for i in range(len(X))], name="organisation_id"))
+
+
+@pytest.mark.parametrize("kind", ["cox", "gbm"])
+def test_an_indexed_frame_gives_series_aligned_with_it(kind: str) -> None:
+    model = ChurnModel(kind=kind, horizon="120D", random_state=0).fit(X, Y)
+    frame = indexed()
+    for method, name in METHODS.items():
+        out = getattr(model, method)(frame)
+        assert isinstance(out, pd.Series), method
+        assert out.index.equals(frame.index) and out.name == name, method
+        plain = getattr(model, method)(frame.reset_index(drop=True))
+        np.testing.assert_array_equal(out.to_numpy(), plain.to_numpy())
+    assert model.predict_survival(frame, [30]).index.equals(frame.index)
+
+
+def test_arrays_give_arrays_unless_pandas_output_is_configured() -> None:
+    z = X[["tickets", "orders"]].to_numpy()
+    model = ChurnModel(kind="weibull_aft", horizon="120D").fit(z, Y)
+    for method in METHODS:
+        assert type(getattr(model, method)(z)) is np.ndarray
+    assert model.set_output(transform="pandas") is model
+    for method, name in METHODS.items():
+        out = getattr(model, method)(z)
+        assert isinstance(out, pd.Series) and out.name == name
+        assert out.index.equals(pd.RangeIndex(len(z)))
+    model.set_output(transform=None)  # leaves the configuration as it is
+    assert isinstance(model.predict(z), pd.Series)
+    model.set_output(transform="default")  # back to following X
+    assert type(model.predict(z)) is np.ndarray
+
+
+def test_the_global_configuration_of_scikit_learn_is_followed() -> None:
+    import sklearn
+    from sklearn.base import clone
+
+    z = X[["tickets"]].to_numpy()
+    model = ChurnModel(penalizer=0.0).fit(z, Y)
+    with sklearn.config_context(transform_output="pandas"):
+        assert isinstance(model.predict(z), pd.Series)
+        # A model's own setting wins over the global one.
+        assert type(model.set_output(transform="default").predict(z)) is np.ndarray
+    # The setting is cloned and saved with the model.
+    model.set_output(transform="pandas")
+    assert isinstance(clone(model).fit(z, Y).predict(z), pd.Series)
+    assert isinstance(roundtrip(model).predict(z), pd.Series)
+
+
+def test_set_output_refuses_unknown_containers() -> None:
+    with pytest.raises(InvalidParameterError, match="'transform' parameter of ChurnModel"):
+        ChurnModel().set_output(transform="polars")
+
+
+def test_an_unfitted_model_saves_and_loads() -> None:
+    model = ChurnModel(kind="gbm", horizon="90D").set_output(transform="pandas")
+    copy = roundtrip(model)
+    assert copy.get_params() == model.get_params()
+    with pytest.raises(NotFittedError):
+        copy.predict(X)
+    numeric = X[["tickets", "orders"]].to_numpy()
+    assert isinstance(copy.fit(numeric, Y).predict(numeric), pd.Series)
+
+
+def test_a_saved_state_of_another_kind_is_refused(tmp_path: object) -> None:
+    import json
+    from pathlib import Path
+
+    from b2bclient._exceptions import FormatError
+    from b2bclient.persist import load, save
+    from b2bclient.persist._archive import manifest_digest
+
+    path = save(ChurnModel(kind="weibull_aft").fit(X, Y), Path(str(tmp_path)) / "m")
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["model"]["params"]["kind"] = "cox"  # the AFT arrays would be read as Cox ones
+    manifest["manifest_sha256"] = manifest_digest(manifest)
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(FormatError, match=r"ChurnModel\(kind='cox'\) holds the state"):
+        load(path)

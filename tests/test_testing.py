@@ -8,6 +8,8 @@ import attrs
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import b2bclient.testing as bt
 from b2bclient._exceptions import InvalidParameterError, LookAheadError
@@ -280,6 +282,84 @@ def test_future_rows_change_nothing_known_before_as_of(seed: int) -> None:
     new = future["deals"].set_index("deal_id").loc[ids, ["status", "closed_at"]]
     assert (old["status"] != new["status"]).any()
     assert (new["closed_at"].dropna() >= EXAMPLE_AS_OF).all()
+
+
+@settings(derandomize=True, deadline=None, max_examples=12, database=None)
+@given(
+    as_of=st.sampled_from(
+        [EXAMPLE_AS_OF, pd.Timestamp("2021-09-15 13:00"), pd.Timestamp("2023-08-01")]
+    ),
+    seed=st.integers(0, 2**32 - 1),
+    n_rows=st.integers(1, 30),
+    max_offset_days=st.floats(0.0, 3_000.0),
+    extreme=st.booleans(),
+)
+def test_future_rows_make_valid_tables(
+    as_of: pd.Timestamp, seed: int, n_rows: int, max_offset_days: float, extreme: bool
+) -> None:
+    future = with_future_rows(
+        example_base().tables,
+        as_of,
+        seed=seed,
+        n_rows=n_rows,
+        max_offset_days=max_offset_days,
+        extreme=extreme,
+    )
+    ClientBase(future)  # raises InvalidTablesError listing every problem
+
+
+@pytest.fixture(scope="module")
+def synthetic() -> ClientBase:
+    from b2bclient.datasets import make_client_base
+
+    return make_client_base(n_organisations=150, seed=2)
+
+
+@pytest.mark.parametrize("as_of", ["2022-01-01", "2024-06-01"])
+def test_future_rows_of_a_synthetic_base_are_valid_and_consistent(
+    synthetic: ClientBase, as_of: str
+) -> None:
+    base = synthetic
+    for seed in range(3):
+        future = ClientBase(with_future_rows(base.tables, as_of, seed=seed))
+        t = pd.Timestamp(as_of)
+        created = future.organisations.set_index("organisation_id")["created_at"]
+        # Rows of an organisation never predate it; an interaction's contact is its own.
+        for name, column in [
+            ("contacts", "created_at"),
+            ("deals", "created_at"),
+            ("projects", "created_at"),
+            ("interactions", "occurred_at"),
+            ("contracts", "started_at"),
+        ]:
+            table = future.tables[name]
+            new = table[column] >= t
+            owner = created.loc[table.loc[new, "organisation_id"]].to_numpy()
+            assert (table.loc[new, column].to_numpy() >= owner).all(), name
+        inter = future.interactions
+        contact_org = future.contacts.set_index("contact_id")["organisation_id"]
+        with_contact = inter[inter["contact_id"].notna() & (inter["occurred_at"] >= t)]
+        assert (
+            contact_org.loc[with_contact["contact_id"]].to_numpy()
+            == with_contact["organisation_id"].to_numpy()
+        ).all()
+
+
+def test_the_look_ahead_check_validates_the_future_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from b2bclient._exceptions import InvalidTablesError
+    from b2bclient.testing import _extractor_checks
+
+    def broken(tables: Any, as_of: Any, **kwargs: Any) -> dict[str, pd.DataFrame]:
+        future = with_future_rows(tables, as_of, **kwargs)
+        deals = future["deals"].copy()
+        future_won = deals["deal_id"].str.startswith("F-") & (deals["status"] == "won")
+        deals.loc[future_won, "closed_at"] = pd.NaT  # won, but without a closing time
+        return {**future, "deals": deals}
+
+    monkeypatch.setattr(_extractor_checks, "with_future_rows", broken)
+    base = example_base()
+    with pytest.raises(InvalidTablesError, match="closed_at"):
+        _extractor_checks.check_no_look_ahead(get_extractor("purchasing"), base, EXAMPLE_AS_OF)
 
 
 def test_future_rows_on_a_base_without_activity() -> None:

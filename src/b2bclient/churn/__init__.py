@@ -9,14 +9,9 @@ base into a survival frame with :func:`survival_frame`, and fit :class:`ChurnMod
 from __future__ import annotations
 
 from b2bclient.churn import metrics
-from b2bclient.churn._definitions import (
-    AllOf,
-    AnyOf,
-    ChurnDefinition,
-    ContractEnd,
-    Custom,
-    Inactivity,
-)
+from b2bclient.churn._combine import AllOf, AnyOf
+from b2bclient.churn._custom import Custom
+from b2bclient.churn._definitions import ChurnDefinition, ContractEnd, Inactivity
 from b2bclient.churn._frame import survival_frame
 from b2bclient.churn._model import KINDS, ChurnModel
 from b2bclient.churn._plots import (

@@ -15,29 +15,19 @@ set of organisations at risk at a landmark uses only data before the landmark.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 import numpy as np
 import pandas as pd
 
-from b2bclient._exceptions import InvalidParameterError
 from b2bclient._time import to_duration, to_timestamp
 from b2bclient._typing import Tables
 
 if TYPE_CHECKING:
     from b2bclient.base import ClientBase
 
-__all__ = [
-    "AllOf",
-    "AnyOf",
-    "ChurnDefinition",
-    "ContractEnd",
-    "Custom",
-    "Inactivity",
-    "outcomes_from_spells",
-]
+__all__ = ["ChurnDefinition", "ContractEnd", "Inactivity", "outcomes_from_spells"]
 
 _OUTCOME_COLUMNS = ["organisation_id", "landmark", "duration", "event"]
 _SPELL_COLUMNS = ["organisation_id", "start", "stop", "event"]
@@ -158,6 +148,7 @@ class _SpellLabel(_Label):
         ...                             pd.DatetimeIndex(["2023-12-01"]))
           organisation_id   landmark  duration  event
         0               A 2023-12-01      60.0   True
+        >>> from b2bclient.churn import Custom
         >>> def always(tables, as_of):
         ...     return pd.DataFrame({"organisation_id": ["A"], "start": [pd.Timestamp("2023-01-01")],
         ...                          "stop": [as_of], "event": [False]})
@@ -182,10 +173,6 @@ def _inactivity_horizon(value: Any) -> pd.Timedelta:
 
 def _contract_horizon(value: Any) -> pd.Timedelta:
     return to_duration(value, name="horizon", owner="ContractEnd")
-
-
-def _custom_horizon(value: Any) -> pd.Timedelta:
-    return to_duration(value, name="horizon", owner="Custom")
 
 
 @attrs.frozen
@@ -437,272 +424,6 @@ class ContractEnd(_SpellLabel):
         )
         # A contract cancelled before it started gives an empty spell: never at risk.
         return spells.loc[spells["stop"] > spells["start"]].reset_index(drop=True)
-
-
-def _check_spells(frame: Any, as_of: pd.Timestamp, owner: str) -> pd.DataFrame:
-    if not isinstance(frame, pd.DataFrame):
-        raise InvalidParameterError(
-            f"The function of {owner} must return a DataFrame with the columns "
-            f"{_SPELL_COLUMNS}. Got {type(frame).__name__} instead."
-        )
-    missing = [c for c in _SPELL_COLUMNS if c not in frame.columns]
-    if missing:
-        raise InvalidParameterError(
-            f"The function of {owner} must return the columns {_SPELL_COLUMNS}; {missing} are "
-            f"missing (got {list(frame.columns)[:10]})."
-        )
-    out = frame[_SPELL_COLUMNS].reset_index(drop=True)
-    try:
-        start = pd.to_datetime(out["start"]).astype("datetime64[ns]")
-        stop = pd.to_datetime(out["stop"]).astype("datetime64[ns]")
-    except (TypeError, ValueError) as exc:
-        raise InvalidParameterError(
-            f"The 'start' and 'stop' columns returned by {owner} must hold times. {exc}"
-        ) from exc
-    event = out["event"]
-    if event.isna().any() or not event.isin([True, False, 0, 1]).all():
-        raise InvalidParameterError(
-            f"The 'event' column returned by {owner} must be bool (True = churn at 'stop')."
-        )
-    problems = []
-    if out["organisation_id"].isna().any():
-        problems.append("'organisation_id' must not be missing")
-    if start.isna().any() or stop.isna().any():
-        problems.append("'start' and 'stop' must not be missing (censor open spells at as_of)")
-    if (stop > as_of).any():
-        problems.append(f"'stop' must be at most as_of ({as_of}); censor later spells at as_of")
-    if (start >= stop).any():
-        problems.append("'start' must be before 'stop'")
-    result = pd.DataFrame(
-        {
-            "organisation_id": out["organisation_id"].astype(object).to_numpy(),
-            "start": start.to_numpy(),
-            "stop": stop.to_numpy(),
-            "event": event.astype(bool).to_numpy(),
-        }
-    ).sort_values(["organisation_id", "start"], kind="stable", ignore_index=True)
-    same = result["organisation_id"].to_numpy()[1:] == result["organisation_id"].to_numpy()[:-1]
-    overlap = same & (result["start"].to_numpy()[1:] < result["stop"].to_numpy()[:-1])
-    if overlap.any():
-        problems.append("spells of one organisation must not overlap")
-    if problems:
-        raise InvalidParameterError(
-            f"The spells returned by {owner} are invalid: {'; '.join(problems)}."
-        )
-    return result
-
-
-@attrs.frozen
-class Custom(_SpellLabel):
-    """Define churn by a function that returns client spells.
-
-    The function receives the tables, already cut at ``as_of`` (only rows strictly before it),
-    and ``as_of``; it returns one row per spell with the columns ``organisation_id``, ``start``
-    (when the organisation became a client), ``stop`` (churn date, or ``as_of`` when still a
-    client) and ``event``. Spells of one organisation must not overlap. Date each churn when it
-    becomes knowable, so that an organisation at risk at a landmark is decided by data before it.
-
-    Parameters
-    ----------
-    func : callable
-        ``func(tables, as_of) -> DataFrame`` of spells.
-    name : str, default="custom"
-        Name shown in messages.
-    horizon : str or pandas.Timedelta, default="180D"
-        Default observation window when used as a label.
-
-    Examples
-    --------
-    >>> def key_account_loss(tables, as_of):
-    ...     d = tables["deals"]
-    ...     big = d[(d["status"] == "won") & (d["amount"] >= 1000)]
-    ...     first = big.groupby("organisation_id")["closed_at"].min()
-    ...     return pd.DataFrame({"organisation_id": first.index, "start": first.to_numpy(),
-    ...                          "stop": as_of, "event": False})
-    >>> deals = pd.DataFrame({"organisation_id": ["A", "B"], "status": ["won", "won"],
-    ...     "amount": [5000.0, 10.0], "closed_at": pd.to_datetime(["2023-01-01", "2023-02-01"])})
-    >>> Custom(key_account_loss).outcomes({"deals": deals}, pd.Timestamp("2024-01-01"),
-    ...                                   pd.DatetimeIndex(["2023-06-01"]))
-      organisation_id   landmark  duration  event
-    0               A 2023-06-01     214.0  False
-    """
-
-    func: Callable[[Tables, pd.Timestamp], pd.DataFrame] = attrs.field(
-        validator=attrs.validators.is_callable()
-    )
-    name: str = "custom"
-    horizon: pd.Timedelta = attrs.field(default="180D", converter=_custom_horizon)
-
-    def spells(self, tables: Tables, as_of: pd.Timestamp) -> pd.DataFrame:
-        """Return the checked spells the function gives for the rows before `as_of`.
-
-        Parameters
-        ----------
-        tables : mapping of str to pandas.DataFrame
-            Canonical tables.
-        as_of : pandas.Timestamp
-            End of the observed data.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``organisation_id``, ``start``, ``stop`` and ``event``.
-
-        Raises
-        ------
-        InvalidParameterError
-            If the function returns malformed or overlapping spells.
-
-        Examples
-        --------
-        >>> def open_spell(tables, as_of):
-        ...     return pd.DataFrame({"organisation_id": ["A"], "start": ["2023-01-01"],
-        ...                          "stop": [as_of], "event": [False]})
-        >>> Custom(open_spell).spells({}, pd.Timestamp("2024-01-01"))["start"].dtype
-        dtype('<M8[ns]')
-        """
-        as_of = to_timestamp(as_of, owner=f"Custom({self.name!r}).spells")
-        return _check_spells(self.func(tables, as_of), as_of, f"Custom({self.name!r})")
-
-
-def _definitions(values: Iterable[Any]) -> tuple[ChurnDefinition, ...]:
-    out = tuple(values)
-    if len(out) < 2:
-        raise InvalidParameterError(
-            f"AnyOf and AllOf combine at least two churn definitions, such as "
-            f"AnyOf(Inactivity('180D'), ContractEnd()). Got {len(out)}."
-        )
-    for d in out:
-        if not isinstance(d, ChurnDefinition):
-            raise InvalidParameterError(
-                f"AnyOf and AllOf combine churn definitions (objects with an outcomes method). "
-                f"Got {d!r} instead."
-            )
-    return out
-
-
-@attrs.frozen(init=False)
-class _Combination(_Label):
-    """Combine several churn definitions; a subclass states only how (:meth:`_combine`)."""
-
-    definitions: tuple[ChurnDefinition, ...]
-    horizon: pd.Timedelta
-
-    def __init__(self, *definitions: ChurnDefinition, horizon: Any = "180D") -> None:
-        self.__attrs_init__(
-            _definitions(definitions),
-            to_duration(horizon, name="horizon", owner=type(self).__name__),
-        )
-
-    def outcomes(
-        self, tables: Tables, as_of: pd.Timestamp, landmarks: pd.DatetimeIndex
-    ) -> pd.DataFrame:
-        """Return the organisations at risk at each landmark, with the combined churn.
-
-        Parameters
-        ----------
-        tables : mapping of str to pandas.DataFrame
-            Canonical tables.
-        as_of : pandas.Timestamp
-            End of the observed data.
-        landmarks : pandas.DatetimeIndex
-            Times before `as_of`.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``organisation_id``, ``landmark``, ``duration`` (days) and ``event``.
-
-        Examples
-        --------
-        >>> tables = {"deals": pd.DataFrame({"organisation_id": ["A"], "status": ["won"],
-        ...     "closed_at": pd.to_datetime(["2023-06-01"])})}
-        >>> out = AnyOf(Inactivity("90D"), ContractEnd()).outcomes(
-        ...     tables, pd.Timestamp("2024-01-01"), pd.DatetimeIndex(["2023-06-15"]))
-        >>> out.columns.tolist(), out["duration"].tolist()
-        (['organisation_id', 'landmark', 'duration', 'event'], [76.0])
-        """
-        frames = [
-            d.outcomes(tables, as_of, landmarks).assign(part=i)
-            for i, d in enumerate(self.definitions)
-        ]
-        return _finish(self._combine(pd.concat(frames, ignore_index=True)))
-
-    @abc.abstractmethod
-    def _combine(self, stacked: pd.DataFrame) -> pd.DataFrame:
-        """Reduce the stacked outcomes of every definition to one row per organisation/landmark."""
-
-
-@attrs.frozen(init=False)
-class AnyOf(_Combination):
-    """Declare churn under any of several definitions, whichever comes first.
-
-    An organisation is at risk at a landmark when it is at risk under at least one definition;
-    its duration is the shortest of theirs, an event when the shortest is an event.
-
-    Parameters
-    ----------
-    *definitions : ChurnDefinition
-        At least two definitions.
-    horizon : str or pandas.Timedelta, default="180D"
-        Default observation window when used as a label.
-
-    Examples
-    --------
-    >>> AnyOf(Inactivity("180D"), ContractEnd("60D")).definitions[1]
-    ContractEnd(grace=Timedelta('60 days 00:00:00'), horizon=Timedelta('180 days 00:00:00'))
-    >>> tables = {"deals": pd.DataFrame({"organisation_id": ["A"], "status": ["won"],
-    ...     "closed_at": pd.to_datetime(["2023-06-01"])})}
-    >>> AnyOf(Inactivity("90D"), Inactivity("30D")).outcomes(
-    ...     tables, pd.Timestamp("2024-01-01"), pd.DatetimeIndex(["2023-06-15"]))
-      organisation_id   landmark  duration  event
-    0               A 2023-06-15      16.0   True
-    """
-
-    def _combine(self, stacked: pd.DataFrame) -> pd.DataFrame:
-        # The shortest duration; among ties an observed churn wins over censoring.
-        stacked = stacked.sort_values(
-            ["organisation_id", "landmark", "duration", "event"],
-            ascending=[True, True, True, False],
-            kind="stable",
-        )
-        return stacked.drop_duplicates(["organisation_id", "landmark"], keep="first")
-
-
-@attrs.frozen(init=False)
-class AllOf(_Combination):
-    """Declare churn once every one of several definitions has declared it.
-
-    An organisation is at risk at a landmark when it is at risk under at least one definition;
-    a definition under which it is not at risk counts as already churned (for example
-    ``ContractEnd`` for an organisation without a contract), so the churn comes when the last
-    definition declares it: the longest duration, an event when all are events.
-
-    Parameters
-    ----------
-    *definitions : ChurnDefinition
-        At least two definitions.
-    horizon : str or pandas.Timedelta, default="180D"
-        Default observation window when used as a label.
-
-    Examples
-    --------
-    >>> both = AllOf(Inactivity("180D"), Inactivity("90D", interactions=True))
-    >>> len(both.definitions)
-    2
-    >>> tables = {"deals": pd.DataFrame({"organisation_id": ["A"], "status": ["won"],
-    ...     "closed_at": pd.to_datetime(["2023-06-01"])})}
-    >>> AllOf(Inactivity("90D"), Inactivity("30D")).outcomes(
-    ...     tables, pd.Timestamp("2024-01-01"), pd.DatetimeIndex(["2023-06-15"]))
-      organisation_id   landmark  duration  event
-    0               A 2023-06-15      76.0   True
-    """
-
-    def _combine(self, stacked: pd.DataFrame) -> pd.DataFrame:
-        # The longest duration, an event only when every definition declares one.
-        grouped = stacked.groupby(["organisation_id", "landmark"], sort=False)
-        combined = grouped.agg(duration=("duration", "max"), event=("event", "all"))
-        return combined.reset_index()
 
 
 def _empty_spells() -> pd.DataFrame:

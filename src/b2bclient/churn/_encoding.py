@@ -5,6 +5,10 @@ Numeric columns pass through as float64. Non-numeric columns (``category``, ``ob
 intercept stays identifiable and each coefficient reads "this level versus the reference". The
 encoding is learnt in ``fit`` and replayed in ``predict``; its state is plain lists and dicts so it
 can be saved without pickle.
+
+With ``native=True`` (the ``"hgb"`` kind, whose trees handle both natively) missing values stay
+NaN and each categorical column becomes one column of level codes ``0 .. k-1`` instead of
+``k - 1`` indicator columns; infinite values are refused either way.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ Encoding = tuple[list[str], dict[str, list[str]], list[str]]
 
 _IMPUTE_ADVICE = (
     "Impute them first, for example with make_pipeline(SimpleImputer(), ChurnModel()) for numeric "
-    "columns, or drop the rows."
+    "columns, drop the rows, or use ChurnModel(kind='hgb', horizon=...), which handles missing "
+    "values natively."
 )
 
 
@@ -51,20 +56,23 @@ def _check_missing(frame: pd.DataFrame, owner: str) -> None:
         )
 
 
-def _check_finite(z: FloatMatrix, names: Sequence[str], owner: str) -> None:
+def _check_finite(
+    z: FloatMatrix, names: Sequence[str], owner: str, *, allow_nan: bool = False
+) -> None:
     finite = np.isfinite(z)
-    if finite.all():
+    if finite.all() or (allow_nan and not np.isinf(z).any()):
         return
-    nan_cols = [names[int(j)] for j in np.flatnonzero(np.isnan(z).any(axis=0))]
+    nan_cols = [] if allow_nan else [names[int(j)] for j in np.flatnonzero(np.isnan(z).any(axis=0))]
     inf_cols = [names[int(j)] for j in np.flatnonzero(np.isinf(z).any(axis=0))]
     parts = []
     if nan_cols:
         parts.append(f"missing values (NaN) in the columns {nan_cols[:10]}")
     if inf_cols:
         parts.append(f"infinite values (inf) in the columns {inf_cols[:10]}")
+    advice = "" if allow_nan else f" {_IMPUTE_ADVICE}"
     raise InvalidParameterError(
-        f"X passed to {owner} contains {' and '.join(parts)}. {_IMPUTE_ADVICE} Replace infinite "
-        f"values by a finite cap."
+        f"X passed to {owner} contains {' and '.join(parts)}.{advice} Replace infinite values by "
+        f"a finite cap."
     )
 
 
@@ -89,8 +97,8 @@ def _levels(s: pd.Series) -> list[str]:
     return sorted(values)
 
 
-def fit_encoding(X: Any, *, owner: str) -> tuple[FloatMatrix, Encoding]:
-    """Learn the encoding of `X` and return the design matrix with it."""
+def fit_encoding(X: Any, *, owner: str, native: bool = False) -> tuple[FloatMatrix, Encoding]:
+    """Learn the encoding of `X` and return the design matrix with it (see the module notes)."""
     if isinstance(X, pd.DataFrame):
         columns = [str(c) for c in X.columns]
         if len(set(columns)) != len(columns):
@@ -103,14 +111,15 @@ def fit_encoding(X: Any, *, owner: str) -> tuple[FloatMatrix, Encoding]:
             raise InvalidParameterError(
                 f"X passed to {owner} has 0 samples; a model needs at least 2 samples to fit."
             )
-        _check_missing(X, owner)
+        if not native:
+            _check_missing(X, owner)
         categories: dict[str, list[str]] = {}
         for name, col in zip(columns, X.columns, strict=True):
             if _is_categorical(X[col]):
                 categories[name] = _levels(X[col])
         out: list[str] = []
         for name in columns:
-            if name in categories:
+            if name in categories and not native:
                 out.extend(f"{name}_{level}" for level in categories[name][1:])
             else:
                 out.append(name)
@@ -121,10 +130,10 @@ def fit_encoding(X: Any, *, owner: str) -> tuple[FloatMatrix, Encoding]:
                 f"names that clash with other columns: {dup}. Rename those columns."
             )
         enc: Encoding = (columns, categories, out)
-        return encode(X, enc, owner=owner), enc
+        return encode(X, enc, owner=owner, native=native), enc
     z = _array(X, owner)
     columns = [f"x{j}" for j in range(z.shape[1])]
-    _check_finite(z, columns, owner)
+    _check_finite(z, columns, owner, allow_nan=native)
     return z, (columns, {}, list(columns))
 
 
@@ -135,7 +144,7 @@ def _array(X: Any, owner: str) -> FloatMatrix:
     return np.asarray(z, dtype=np.float64)
 
 
-def encode(X: Any, enc: Encoding, *, owner: str) -> FloatMatrix:
+def encode(X: Any, enc: Encoding, *, owner: str, native: bool = False) -> FloatMatrix:
     """Apply a learnt encoding to `X`, column by column in the fitted order."""
     columns, categories, out = enc
     if not isinstance(X, pd.DataFrame):
@@ -150,14 +159,15 @@ def encode(X: Any, enc: Encoding, *, owner: str) -> FloatMatrix:
                 f"X passed to {owner} has {z.shape[1]} features, but the model was fitted with "
                 f"{len(columns)} features. Pass the same columns as in fit."
             )
-        _check_finite(z, columns, owner)
+        _check_finite(z, columns, owner, allow_nan=native)
         return z
     if X.shape[1] != len(columns):
         raise InvalidParameterError(
             f"X passed to {owner} has {X.shape[1]} columns, but the model was fitted with "
             f"{len(columns)} columns {columns[:10]}. Pass the same columns as in fit."
         )
-    _check_missing(X, owner)
+    if not native:
+        _check_missing(X, owner)
     n = X.shape[0]
     z = np.empty((n, len(out)), dtype=np.float64)
     j = 0
@@ -166,8 +176,9 @@ def encode(X: Any, enc: Encoding, *, owner: str) -> FloatMatrix:
         if name in categories:
             levels = categories[name]
             values = s.astype(str).to_numpy() if not _is_str_object(s) else s.to_numpy()
+            missing = s.isna().to_numpy()
             codes = pd.Categorical(values, categories=levels).codes
-            unknown = codes < 0
+            unknown = (codes < 0) & ~missing
             if unknown.any():
                 seen = sorted({str(v) for v in values[unknown]})[:10]
                 raise InvalidParameterError(
@@ -175,6 +186,10 @@ def encode(X: Any, enc: Encoding, *, owner: str) -> FloatMatrix:
                     f"{seen}. Known levels are {levels[:20]}; map the new levels to a known one "
                     f"or refit on data that includes them."
                 )
+            if native:
+                z[:, j] = np.where(missing, np.nan, codes.astype(np.float64))
+                j += 1
+                continue
             k = len(levels) - 1
             block = np.zeros((n, k), dtype=np.float64)
             rows = np.flatnonzero(codes > 0)
@@ -189,7 +204,7 @@ def encode(X: Any, enc: Encoding, *, owner: str) -> FloatMatrix:
                 )
             z[:, j] = _numeric_column(s, name, owner)
             j += 1
-    _check_finite(z, out, owner)
+    _check_finite(z, out, owner, allow_nan=native)
     return z
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from b2bclient._exceptions import InvalidParameterError
+from b2bclient._horizon import warn_beyond_data
 from b2bclient._time import to_duration, to_timestamp
 from b2bclient.churn._definitions import ChurnDefinition
 
@@ -95,6 +96,13 @@ def survival_frame(
     InvalidParameterError
         If a landmark is not before `as_of` or the definition is not a churn definition.
 
+    Warns
+    -----
+    UserWarning
+        When `as_of` lies implausibly long after the last event recorded in the base (see
+        :func:`b2bclient._horizon.warn_beyond_data`): the time in between would be read as
+        silence, and every organisation declared churned in it.
+
     Examples
     --------
     >>> from b2bclient.base import ClientBase
@@ -123,6 +131,13 @@ def survival_frame(
             f"instead."
         )
     marks = _landmarks(landmarks, end)
+    warn_beyond_data(
+        base,
+        end,
+        subject="as_of is",
+        consequence="Churn declared in that silence is not real: the event rate is overstated.",
+        remedy="Use an as_of at most the end of the export, such as the day after the last event.",
+    )
     window = None if horizon is None else to_duration(horizon, name="horizon", owner=owner)
     cut = base.as_of(end)
     out = definition.outcomes(cut.tables, end, marks)

@@ -212,7 +212,7 @@ def _calibration(
             f"The 'n_bins' parameter of {owner} must be a positive integer such as 10. Got "
             f"{n_bins!r} instead."
         )
-    p = model.predict_churn_probability(X, horizon)
+    p = np.asarray(model.predict_churn_probability(X, horizon), dtype=np.float64)
     h = model.horizon_ if horizon is None else _horizon_days(horizon, owner)
     assert h is not None  # predict_churn_probability refuses a model and call without horizon
     duration, event = Surv.to_arrays(y, name="y")

@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
+from b2bclient._exceptions import InvalidParameterError
 from b2bclient._time import to_duration
 from b2bclient.base._schema import STAGES
 from b2bclient.features._context import NAT, complete_tables, times_ns
@@ -56,6 +57,21 @@ def _open_at(frame: pd.DataFrame, open_status: str, start: int) -> np.ndarray:
     return open_at
 
 
+def _check_observed(
+    label: Any, base: ClientBase, cutoff: pd.Timestamp, horizon: pd.Timedelta
+) -> None:
+    """Refuse a base cut before the end of the observation window."""
+    known = base.known_before
+    end = cutoff + horizon
+    if known is not None and known < end:
+        raise InvalidParameterError(
+            f"{type(label).__name__}.label observes [{cutoff}, {end}), but this client base was "
+            f"cut as of {known}: what happens from {known} on is unknown, and the label would "
+            f"count it as nothing happening. Pass the full base (or one cut at {end} or later), "
+            f"an earlier cutoff or a shorter horizon."
+        )
+
+
 def _among(known: pd.Index, ids: Any) -> pd.Index:
     return known[known.isin(pd.Index(ids, dtype=object))]
 
@@ -84,6 +100,13 @@ class _WindowLabel(abc.ABC):
         pandas.Series
             float64, indexed by ``organisation_id`` (sorted).
 
+        Raises
+        ------
+        InvalidParameterError
+            If `base` was cut (``base.as_of``) before ``cutoff + horizon``: what happens in the
+            rest of the window is unknown, and counting it as nothing happening would turn
+            positives into 0.0.
+
         Examples
         --------
         >>> from b2bclient.base import ClientBase
@@ -92,6 +115,7 @@ class _WindowLabel(abc.ABC):
         >>> NextPurchase().label(base, pd.Timestamp("2025-01-01"), pd.Timedelta("30D")).to_dict()
         {'A': 0.0, 'B': 0.0}
         """
+        _check_observed(self, base, cutoff, horizon)
         tables = complete_tables(base.tables)
         start, end = _window(cutoff, horizon)
         return self._observe(tables, _known_ids(tables, cutoff), start, end)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from b2bclient._exceptions import InvalidParameterError, MissingDependencyError
+from b2bclient._horizon import warn_beyond_data
 from b2bclient._optional import import_optional
 from b2bclient._time import to_duration, to_timestamp
-from b2bclient.base import SCHEMAS
 from b2bclient.features._build import ExtractorsLike, build_features, resolve_extractors
 from b2bclient.features._frames import concat_rows
 from b2bclient.features._protocol import Label
@@ -23,19 +22,6 @@ __all__ = ["training_frame"]
 
 #: Number of cutoffs from which a progress bar is shown when ``progress`` is None.
 PROGRESS_FROM = 10
-
-
-def _last_event(base: ClientBase) -> pd.Timestamp | None:
-    last: pd.Timestamp | None = None
-    for name, schema in SCHEMAS.items():
-        df = base.tables[name]
-        for column in (schema.time_column, *schema.revert):
-            if column is None or column not in df.columns or not len(df):
-                continue
-            value = df[column].max()
-            if pd.notna(value) and (last is None or value > last):
-                last = pd.Timestamp(value)
-    return last
 
 
 def _cutoffs(cutoffs: Any) -> list[pd.Timestamp]:
@@ -115,8 +101,9 @@ def training_frame(
     Warns
     -----
     UserWarning
-        When the last observation window ends after the last event recorded in the base, so
-        labels there are partly unobserved.
+        When the last observation window ends implausibly long after the last event recorded in
+        the base (more than a week, and longer than the pace of the base makes likely; see
+        :func:`b2bclient._horizon.warn_beyond_data`), so labels there are partly unobserved.
 
     Examples
     --------
@@ -154,15 +141,13 @@ def training_frame(
         label.horizon if horizon is None else horizon, name="horizon", owner="training_frame"
     )
     chosen = resolve_extractors(extractors, owner="training_frame")
-    last = _last_event(base)
-    if last is not None and times[-1] + h > last:
-        warnings.warn(
-            f"The observation window of the last cutoff ends at {times[-1] + h}, after the last "
-            f"event in the base ({last}); labels there are partly unobserved. Use earlier cutoffs "
-            f"or a shorter horizon.",
-            UserWarning,
-            stacklevel=2,
-        )
+    warn_beyond_data(
+        base,
+        times[-1] + h,
+        subject="The observation window of the last cutoff ends at",
+        consequence="Labels there are partly unobserved.",
+        remedy="Use earlier cutoffs or a shorter horizon.",
+    )
     frames = []
     for t in _progress(times, progress):
         features = build_features(base, t, chosen, engine=engine)

@@ -20,7 +20,9 @@ from typing import IO, Any, Protocol
 import numpy as np
 
 from b2bclient._exceptions import FormatError, InvalidParameterError
-from b2bclient.persist._codec import Decoder, Encoder, array_file_name
+from b2bclient.persist._codec import array_file_name
+from b2bclient.persist._decoder import Decoder
+from b2bclient.persist._encoder import Encoder
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load", "manifest_digest", "save"]
 

@@ -16,15 +16,23 @@ import attrs
 from b2bclient._exceptions import FormatError
 
 __all__ = [
+    "ALLOWED_FUNCTIONS",
     "ALLOWED_ROOTS",
     "class_name",
+    "function_name",
     "is_allowed_module",
     "is_b2bclient_module",
     "resolve_class",
+    "resolve_function",
 ]
 
 #: Top-level packages whose classes a saved model may name.
 ALLOWED_ROOTS: tuple[str, ...] = ("b2bclient", "sklearn")
+
+#: Functions a saved model may refer to: scikit-learn stores them inside fitted estimators
+#: (HistGradientBoosting keeps ``partial(check_array, ...)`` to prepare numeric columns). Each is
+#: named by module and qualified name; no other callable is ever resolved from a file.
+ALLOWED_FUNCTIONS: tuple[str, ...] = ("sklearn.utils.validation.check_array",)
 
 _PART = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -146,3 +154,54 @@ def resolve_class(name: Any, *, kind: str, where: str) -> type:
             "The file is foreign or was tampered with; nothing from it was called."
         )
     return obj
+
+
+def function_name(func: Any) -> str | None:
+    """Return the allowed name of `func`, or ``None`` when it may not be stored.
+
+    Examples
+    --------
+    >>> from sklearn.utils.validation import check_array
+    >>> function_name(check_array)
+    'sklearn.utils.validation.check_array'
+    >>> function_name(print) is None
+    True
+    """
+    name = f"{getattr(func, '__module__', '')}.{getattr(func, '__qualname__', '')}"
+    if name in ALLOWED_FUNCTIONS and resolve_function(name, where="") is func:
+        return name
+    return None
+
+
+def resolve_function(name: Any, *, where: str) -> Any:
+    """Return the allowed function called `name`.
+
+    Parameters
+    ----------
+    name : object
+        The name as read from a file.
+    where : str
+        Location in the file, used in error messages.
+
+    Returns
+    -------
+    callable
+
+    Raises
+    ------
+    FormatError
+        If `name` is not one of :data:`ALLOWED_FUNCTIONS`.
+
+    Examples
+    --------
+    >>> resolve_function("sklearn.utils.validation.check_array", where="x").__name__
+    'check_array'
+    """
+    if not isinstance(name, str) or name not in ALLOWED_FUNCTIONS:
+        raise FormatError(
+            f"The file refers to the function {name!r} at {where}, but only "
+            f"{list(ALLOWED_FUNCTIONS)} may be loaded. The file is foreign or was tampered "
+            "with; nothing from it was imported or run."
+        )
+    module_name, _, attr = name.rpartition(".")
+    return getattr(importlib.import_module(module_name), attr)

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from b2bclient.persist._archive import load, save
-from b2bclient.persist._codec import TAG, Encoder
+from b2bclient.persist._codec import TAG
+from b2bclient.persist._encoder import Encoder
 
 __all__ = ["assert_same_state", "roundtrip"]
 

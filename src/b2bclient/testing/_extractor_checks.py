@@ -215,12 +215,16 @@ def check_no_look_ahead(
     """Check that rows at or after `as_of` and later state changes never change the result.
 
     Compares the result on the full tables with the result on ``base.as_of(as_of)`` and on the
-    tables with :func:`with_future_rows` added.
+    tables with :func:`with_future_rows` added. Those are validated as a :class:`ClientBase`
+    first, so the extractor sees the future rows as a user's base would hold them (coerced
+    dtypes, enum categories), and a future that no valid base could hold cannot pass.
 
     Raises
     ------
     LookAheadError
         If any of them differ.
+    InvalidTablesError
+        If the tables with the future rows are not a valid client base.
     """
     expected = _compute(extractor, base.as_of(as_of).tables, as_of)
     _assert_same(
@@ -233,11 +237,11 @@ def check_no_look_ahead(
         context=f"the result on the full base differs from the result on base.as_of({as_of})",
     )
     for seed in seeds:
-        future = with_future_rows(base.tables, as_of, seed=seed)
+        future = ClientBase(with_future_rows(base.tables, as_of, seed=seed))
         _assert_same(
             extractor,
             "no look-ahead",
-            _compute(extractor, future, as_of),
+            _compute(extractor, future.tables, as_of),
             expected,
             exact=True,
             error=LookAheadError,

@@ -53,6 +53,31 @@ def _append(df: pd.DataFrame, rows: dict[str, Any]) -> pd.DataFrame:
     return pd.concat([df, new], ignore_index=True)
 
 
+def _not_before(
+    times: pd.DatetimeIndex, owners: np.ndarray, created: pd.Series
+) -> pd.DatetimeIndex:
+    """Move each time to its owner's creation when it would come earlier."""
+    floor = created.reindex(owners).to_numpy(dtype="datetime64[ns]")
+    values = times.to_numpy(dtype="datetime64[ns]")
+    return pd.DatetimeIndex(np.where(np.isnat(floor) | (values >= floor), values, floor))
+
+
+def _contact_of(
+    owners: np.ndarray, when: pd.DatetimeIndex, contacts: pd.DataFrame, rng: np.random.Generator
+) -> np.ndarray:
+    """Pick for each row a contact of its own organisation known by then (or none)."""
+    pools = dict(list(contacts.groupby("organisation_id", sort=False)))
+    out = np.full(len(owners), None, dtype=object)
+    for i, (org, t) in enumerate(zip(owners, when, strict=True)):
+        pool = pools.get(org)
+        if pool is None:
+            continue
+        ids = pool["contact_id"].to_numpy(dtype=object)[(pool["created_at"] <= t).to_numpy()]
+        if len(ids) and rng.random() < 0.8:
+            out[i] = ids[int(rng.integers(len(ids)))]
+    return out
+
+
 def _redraw(
     df: pd.DataFrame,
     status: str,
@@ -112,7 +137,10 @@ def with_future_rows(
     """Return the tables with rows at or after `as_of` added and later state changes applied.
 
     Nothing known before `as_of` changes, so every point-in-time computation must give the same
-    result on the returned tables as on the input. Added, all timed at or after `as_of` (the
+    result on the returned tables as on the input. The result is a valid client base when the
+    input is one (``ClientBase(tables)`` accepts it): closed deals and projects have their
+    closing time, stages follow the stage order, and no row predates its organisation (an
+    interaction's contact belongs to its organisation and is known by then). Added, all timed at or after `as_of` (the
     first of each exactly at `as_of`): organisations (children of known ones, with a new
     industry), contacts (decision makers, with personal data), products of a new category, deals
     of every status with extreme amounts and their lines, projects and stages (including later
@@ -165,6 +193,13 @@ def with_future_rows(
     def when(size: int) -> pd.DatetimeIndex:
         return t + _offsets(rng, size, max_offset_days)
 
+    def owners(size: int) -> np.ndarray:
+        """Organisations of new rows; the first (timed exactly at t) is a known one."""
+        chosen = pick(targets, size)
+        if size and len(known):
+            chosen[0] = pick(known, 1)[0]
+        return chosen
+
     # Organisations: new ones created at or after t, children of known ones.
     new_orgs = np.array([f"F-ORG-{i}" for i in range(n)], dtype=object)
     out["organisations"] = _append(
@@ -184,21 +219,26 @@ def with_future_rows(
         },
     )
     targets = np.concatenate((known, new_orgs)) if len(known) else new_orgs
+    created_of = pd.Series(
+        out["organisations"]["created_at"].to_numpy(dtype="datetime64[ns]"),
+        index=out["organisations"]["organisation_id"].to_numpy(dtype=object),
+    )
 
     # Contacts: decision makers with personal data.
     contacts = out["contacts"]
     new_contacts = np.array([f"F-CON-{i}" for i in range(n)], dtype=object)
+    contact_orgs = owners(n)
     out["contacts"] = _append(
         contacts,
         {
             "contact_id": new_contacts,
-            "organisation_id": pick(targets, n),
+            "organisation_id": contact_orgs,
             "role": pd.Series(rng.choice(["procurement", "management"], size=n), dtype=object),
             "is_decision_maker": pd.array(np.ones(n, dtype=bool), dtype="boolean"),
             "full_name": [f"Future Person {i}" for i in range(n)],
             "email": [f"future{i}@future.example" for i in range(n)],
             "phone": [f"+00 000 {i:04d}" for i in range(n)],
-            "created_at": when(n),
+            "created_at": _not_before(when(n), contact_orgs, created_of),
         },
     )
 
@@ -219,7 +259,8 @@ def with_future_rows(
     # Deals of every status with extreme amounts, and their lines.
     deals = out["deals"]
     new_deals = np.array([f"F-DEAL-{i}" for i in range(n)], dtype=object)
-    created = when(n)
+    deal_orgs = owners(n)
+    created = _not_before(when(n), deal_orgs, created_of)
     status = rng.choice(list(DEAL_STATUSES), size=n)
     closed = created + _offsets(rng, n, 60.0)
     closed = closed.where(status != "open", pd.NaT)
@@ -230,7 +271,7 @@ def with_future_rows(
         deals,
         {
             "deal_id": new_deals,
-            "organisation_id": pick(targets, n),
+            "organisation_id": deal_orgs,
             "project_id": None,
             "created_at": created,
             "closed_at": closed,
@@ -265,56 +306,70 @@ def with_future_rows(
         rng,
     )
     new_projects = np.array([f"F-PRJ-{i}" for i in range(n)], dtype=object)
-    project_start = when(n)
+    project_orgs = owners(n)
+    project_start = _not_before(when(n), project_orgs, created_of)
+    project_status = rng.choice(["active", "completed"], size=n)
+    # A completed project needs the time it closed.
+    project_closed = (project_start + _offsets(rng, n, 400.0)).where(
+        project_status == "completed", pd.NaT
+    )
     out["projects"] = _append(
         projects,
         {
             "project_id": new_projects,
-            "organisation_id": pick(targets, n),
+            "organisation_id": project_orgs,
             "name": [f"Future project {i}" for i in range(n)],
             "created_at": project_start,
-            "status": pd.Series(rng.choice(["active", "completed"], size=n), dtype=object),
+            "status": pd.Series(project_status, dtype=object),
             "expected_value": _amounts(rng, n, extreme),
-            "closed_at": pd.NaT,
+            "closed_at": project_closed,
         },
     )
     stages = _redraw_time(out["stages"], "started_at", "ended_at", t, when, rng)
     # The next stage of known projects starts at or after t.
     stage_rank = pd.Categorical(stages["stage"], categories=list(STAGES)).codes
-    last = (
-        pd.DataFrame(
-            {"project_id": stages["project_id"].to_numpy(dtype=object), "rank": stage_rank}
-        )
-        .groupby("project_id")["rank"]
-        .max()
-    )
+    by_project = pd.DataFrame(
+        {
+            "project_id": stages["project_id"].to_numpy(dtype=object),
+            "rank": stage_rank,
+            "started_at": stages["started_at"].to_numpy(dtype="datetime64[ns]"),
+        }
+    ).groupby("project_id")
+    last = by_project["rank"].max()
+    latest_start = by_project["started_at"].max()
     last = last[last < len(STAGES) - 1]
     chosen = (
         last.sample(n=min(n, len(last)), random_state=int(rng.integers(2**31)))
         if len(last)
         else last
     )
+    # The next stage starts at or after t and after every stage of its project already recorded
+    # (the input may hold stages after t); a new project starts with design when it starts.
+    next_start = when(len(chosen)).to_numpy(dtype="datetime64[ns]")
+    recorded = latest_start.reindex(chosen.index).to_numpy(dtype="datetime64[ns]")
+    next_start = np.where(recorded > next_start, recorded, next_start)
     next_stages = {
         "project_id": np.concatenate((chosen.index.to_numpy(dtype=object), new_projects)),
         "stage": pd.Series(
             [STAGES[r + 1] for r in chosen.to_numpy()] + ["design"] * n, dtype=object
         ),
-        "started_at": when(len(chosen) + n),
+        "started_at": np.concatenate((next_start, project_start.to_numpy())),
         "ended_at": pd.NaT,
     }
     out["stages"] = _append(stages, next_stages)
 
     # Interactions on every channel, for known and new contacts.
     m = 3 * n
-    contact_pool = np.concatenate((contacts["contact_id"].to_numpy(dtype=object), new_contacts))
+    inter_orgs = owners(m)
+    occurred = _not_before(when(m), inter_orgs, created_of)
     out["interactions"] = _append(
         out["interactions"],
         {
             "interaction_id": [f"F-INT-{i}" for i in range(m)],
-            "organisation_id": pick(targets, m),
-            "contact_id": pick(contact_pool, m),
+            "organisation_id": inter_orgs,
+            "contact_id": _contact_of(inter_orgs, occurred, out["contacts"], rng),
             "project_id": None,
-            "occurred_at": when(m),
+            "occurred_at": occurred,
             "channel": pd.Series(rng.choice(list(CHANNELS), size=m), dtype=object),
             "kind": pd.Series(rng.choice(["login", "ticket", "call"], size=m), dtype=object),
         },
@@ -322,12 +377,13 @@ def with_future_rows(
 
     # Contracts: running ones are cancelled later; new ones start later.
     contracts = _redraw_time(out["contracts"], "started_at", "cancelled_at", t, when, rng)
-    start = when(n)
+    contract_orgs = owners(n)
+    start = _not_before(when(n), contract_orgs, created_of)
     out["contracts"] = _append(
         contracts,
         {
             "contract_id": [f"F-CTR-{i}" for i in range(n)],
-            "organisation_id": pick(targets, n),
+            "organisation_id": contract_orgs,
             "kind": pd.Series(rng.choice(["supply", "framework"], size=n), dtype=object),
             "started_at": start,
             "ends_at": start + pd.to_timedelta(rng.integers(30, 1000, size=n), unit="D"),
@@ -338,7 +394,7 @@ def with_future_rows(
 
     # Relationships established at or after t, between known and new organisations.
     rel = out["relationships"]
-    source = pick(targets, n)
+    source = owners(n)
     target = np.array([f"F-ORG-{i}" for i in range(n)], dtype=object)
     half = n // 2
     target[:half] = pick(known, half) if len(known) else target[:half]
@@ -351,7 +407,11 @@ def with_future_rows(
             "kind": pd.Series(
                 rng.choice(list(RELATIONSHIP_KINDS), size=int(keep.sum())), dtype=object
             ),
-            "since": when(int(keep.sum())),
+            "since": _not_before(
+                _not_before(when(int(keep.sum())), source[keep], created_of),
+                target[keep],
+                created_of,
+            ),
         },
     )
     return out
