@@ -25,7 +25,7 @@ __version__ = "0.1.0.dev0"
 
 # Subpackages that pull in heavy dependencies (lifelines, scikit-learn) load on first use, so
 # ``import b2bclient`` stays fast: ``bc.churn.ChurnModel`` works without importing them first.
-_LAZY = ("btyd", "churn", "datasets", "features", "persist", "privacy", "testing")
+_LAZY = ("btyd", "churn", "datasets", "features", "persist", "privacy", "recommend", "testing")
 
 
 def __getattr__(name: str) -> object:
@@ -63,6 +63,7 @@ __all__ = [
     "model",
     "persist",
     "privacy",
+    "recommend",
     "save",
     "testing",
 ]

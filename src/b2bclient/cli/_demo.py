@@ -18,6 +18,7 @@ from b2bclient.cli._demo_base import base_section, features_section
 from b2bclient.cli._demo_btyd import btyd_section
 from b2bclient.cli._demo_churn import churn_section, planted_churn_section
 from b2bclient.cli._demo_persist import persist_section
+from b2bclient.cli._demo_recommend import cross_sell_section, partner_section
 from b2bclient.cli._html import Report
 
 __all__ = ["DEMO_END", "SECTIONS", "analyse", "run_demo"]
@@ -31,6 +32,8 @@ SECTIONS: tuple[SectionFunction, ...] = (
     churn_section,
     planted_churn_section,
     btyd_section,
+    cross_sell_section,
+    partner_section,
     persist_section,
 )
 
