@@ -38,6 +38,7 @@ PUBLIC = {
         "portrait",
         "portraits",
         "potential",
+        "privacy",
         "recommend",
         "save",
         "segment",
@@ -193,6 +194,7 @@ PUBLIC = {
         "plot_calibration",
     ],
     "b2bclient.potential": ["DEFAULT_INPUTS", "WalletModel", "plot_whitespace"],
+    "b2bclient.privacy": ["PERSONAL_COLUMNS", "pseudonymise"],
     "b2bclient.testing": [
         "EXAMPLE_AS_OF",
         "check_extractor",
