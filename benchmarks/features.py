@@ -49,7 +49,8 @@ MIB = 2**20
 def input_size(base: ClientBase) -> tuple[int, int]:
     """Return the rows and the bytes (deep) of all tables."""
     rows = sum(len(df) for df in base.tables.values())
-    size = sum(int(df.memory_usage(deep=True).sum()) for df in base.tables.values())
+    # pandas cannot measure the strings of a read-only object array in place: measure a copy
+    size = sum(int(df.copy().memory_usage(deep=True).sum()) for df in base.tables.values())
     return rows, size
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
@@ -86,6 +87,8 @@ def test_demo_writes_the_store_the_report_and_a_summary(tmp_path):
         "BG/NBD calibrated",
         "lifetime value",
         "predictions identical after load: True",
+        "Health-score bands as of 2025-01-01",
+        "One full portrait",
         "== Summary",
     ):
         assert section in text, section
@@ -97,6 +100,9 @@ def test_demo_writes_the_store_the_report_and_a_summary(tmp_path):
     assert "<section" in page and "Riskiest clients as of 2025-01-01" in page
     assert pd.read_csv(target / "features.csv", index_col=0).shape[0] == 300
     assert (target / "models" / "churn" / "manifest.json").is_file()
+    lines = (target / "portraits.jsonl").read_text().splitlines()
+    assert len(lines) == 300 and json.loads(lines[0])["schema_version"] == 1
+    assert "Client portraits and health scores" in page
 
 
 @pytest.fixture(scope="module")

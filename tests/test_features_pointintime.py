@@ -148,11 +148,17 @@ def test_drawn_future_rows_and_status_changes_change_no_feature(
         tables["deals"] = pd.concat([tables["deals"], new], ignore_index=True)
         tables["deal_lines"] = pd.concat([tables["deal_lines"], lines], ignore_index=True)
     if interactions:
+        owners = [known[x["org"] % len(known)] for x in interactions]
+        # an interaction's contact is one of its own organisation's (validation refuses others)
+        pools = {o: contacts[base.contacts["organisation_id"].to_numpy() == o] for o in owners}
         new = pd.DataFrame(
             {
                 "interaction_id": [f"H-I{i}" for i in range(len(interactions))],
-                "organisation_id": [known[x["org"] % len(known)] for x in interactions],
-                "contact_id": [contacts[x["contact"] % len(contacts)] for x in interactions],
+                "organisation_id": owners,
+                "contact_id": [
+                    pools[o][x["contact"] % len(pools[o])] if len(pools[o]) else None
+                    for o, x in zip(owners, interactions, strict=True)
+                ],
                 "occurred_at": _at(as_of, [x["offset"] for x in interactions]),
                 "channel": [x["channel"] for x in interactions],
                 "kind": [x["kind"] for x in interactions],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import attrs
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -130,7 +131,9 @@ def _orgs_and_deals(draw: st.DrawFn) -> list:
     ]
     deals = []
     for k in range(draw(st.integers(0, 6))):
-        created = draw(_times)
+        owner = draw(st.sampled_from(orgs))
+        # a deal is not dated before its organisation was created (validation refuses it)
+        created = owner.created_at + pd.Timedelta(days=draw(st.integers(0, 2000)))
         status = draw(st.sampled_from(list(DealStatus)))
         closed = (
             None
@@ -140,7 +143,7 @@ def _orgs_and_deals(draw: st.DrawFn) -> list:
         deals.append(
             Deal(
                 deal_id=f"D{k}",
-                organisation_id=draw(st.sampled_from(ids)),
+                organisation_id=owner.organisation_id,
                 created_at=created,
                 closed_at=closed,
                 status=status,
@@ -156,3 +159,33 @@ def test_records_frames_records_round_trip(records):
     base = bc.ClientBase.from_records(records)
     back = list(base.records("organisations")) + list(base.records("deals"))
     assert back == records
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Organisation(organisation_id="O", created_at="01.02.2023"),  # ambiguous
+        lambda: Organisation(organisation_id="O", created_at="now"),
+        lambda: Organisation(organisation_id="O", created_at="2024-01-01 10:00 EST"),
+        lambda: Organisation(organisation_id="O", created_at=2024),
+        lambda: Organisation(organisation_id="O", created_at="9999-12-31"),
+        lambda: Organisation(organisation_id=1e20, created_at="2024-01-01"),
+        lambda: Organisation(organisation_id=True, created_at="2024-01-01"),
+        lambda: Organisation(organisation_id="O", created_at="2024-01-01", annual_revenue=np.inf),
+        lambda: Deal(
+            deal_id="D", organisation_id="O", created_at="2024-01-01", status="open", amount="inf"
+        ),
+        lambda: Deal(
+            deal_id="D", organisation_id="O", created_at="2024-01-01", status="open", amount=1 + 2j
+        ),
+        lambda: DealLine(deal_id="D", line_no=1, product_id="P", quantity=np.inf, amount=1.0),
+    ],
+)
+def test_records_follow_the_loading_rules(make):
+    with pytest.raises(ValueError):
+        make()
+
+
+def test_records_read_whole_number_ids_as_text_like_the_loaders():
+    org = Organisation(organisation_id=1001, created_at="2024-01-01", parent_id=1000.0)
+    assert (org.organisation_id, org.parent_id) == ("1001", "1000")

@@ -9,27 +9,56 @@ import pytest
 PUBLIC = {
     "b2bclient": [
         "B2BClientError",
+        "B2BClientWarning",
         "ClientBase",
         "ConvergenceError",
         "FormatError",
+        "HealthScore",
         "InvalidParameterError",
         "InvalidTablesError",
         "LookAheadError",
         "MissingDependencyError",
+        "Models",
         "NotFittedError",
+        "Portrait",
         "RegistryError",
+        "Segmenter",
         "UnknownIdError",
         "__version__",
+        "account",
         "btyd",
         "churn",
         "datasets",
         "features",
+        "lifecycle",
         "load",
         "model",
         "persist",
+        "pipeline",
+        "portrait",
+        "portraits",
+        "potential",
+        "privacy",
         "recommend",
         "save",
+        "segment",
         "testing",
+    ],
+    "b2bclient.account": [
+        "MEASURES",
+        "Batch",
+        "ChurnRisk",
+        "CustomerValue",
+        "HealthScore",
+        "Measure",
+        "Models",
+        "Part",
+        "PeerFeatures",
+        "Portrait",
+        "default_parts",
+        "portrait",
+        "portraits",
+        "register_part_schema",
     ],
     "b2bclient.model": [
         "Channel",
@@ -60,6 +89,7 @@ PUBLIC = {
         "ClientBase",
         "Column",
         "TableSchema",
+        "deals_from_orders",
         "empty_table",
     ],
     "b2bclient.datasets": ["SyntheticTruth", "make_client_base", "procurement_oracle"],
@@ -133,6 +163,18 @@ PUBLIC = {
         "rfm_summary",
         "simulate_summary",
     ],
+    "b2bclient.lifecycle": [
+        "COVARIATES",
+        "DEFAULT_COVARIATES",
+        "DEFAULT_LOSS_COVARIATES",
+        "EXITS",
+        "LifecycleModel",
+        "OUTCOMES",
+        "plot_procurement_calibration",
+        "plot_stage_funnel",
+        "stage_funnel",
+        "stage_history",
+    ],
     "b2bclient.persist": [
         "FORMAT_NAME",
         "FORMAT_VERSION",
@@ -141,6 +183,18 @@ PUBLIC = {
         "roundtrip",
         "save",
     ],
+    "b2bclient.pipeline": [
+        "DEFAULT_EXTRACTORS",
+        "Forecast",
+        "WinModel",
+        "backtest",
+        "calibration_table",
+        "forecast",
+        "plot_backtest",
+        "plot_calibration",
+    ],
+    "b2bclient.potential": ["DEFAULT_INPUTS", "WalletModel", "plot_whitespace"],
+    "b2bclient.privacy": ["PERSONAL_COLUMNS", "pseudonymise"],
     "b2bclient.testing": [
         "EXAMPLE_AS_OF",
         "check_extractor",
@@ -169,6 +223,13 @@ PUBLIC = {
         "ranking_metrics",
         "recall_at_k",
     ],
+    "b2bclient.segment": [
+        "METHODS",
+        "Segmenter",
+        "plot_segment_embedding",
+        "plot_segment_profiles",
+        "plot_segment_sizes",
+    ],
     "b2bclient.cli": ["main"],
 }
 
@@ -186,7 +247,9 @@ def test_every_error_is_a_b2bclient_error_and_a_builtin():
 
     for name in bc.__all__:
         obj = getattr(bc, name)
-        if isinstance(obj, type) and issubclass(obj, Exception) and obj is not bc.B2BClientError:
+        if isinstance(obj, type) and issubclass(obj, Warning):
+            assert issubclass(obj, bc.B2BClientWarning) and issubclass(obj, UserWarning), name
+        elif isinstance(obj, type) and issubclass(obj, Exception) and obj is not bc.B2BClientError:
             assert issubclass(obj, bc.B2BClientError), name
             assert any(
                 base.__module__ == "builtins" and base is not Exception for base in obj.__mro__[1:]

@@ -167,7 +167,7 @@ def test_end_before_start(raw_frames, table, column, row, value, row_id):
 
 def test_unknown_enum_values(raw_frames):
     raw_frames["interactions"].loc[2, "channel"] = "pigeon"
-    raw_frames["deals"].loc[0, "status"] = "WON"
+    raw_frames["deals"].loc[0, "status"] = "closed"
     raw_frames["organisations"].loc[1, "size_band"] = "huge"
     err = _raises(raw_frames)
     assert _only(err, "interactions", "channel", "enum").row_id.tolist() == ["I-3"]
@@ -284,7 +284,8 @@ def test_integer_ids_become_strings():
             "amount": 1.0,
         }
     )
-    base = bc.ClientBase.from_frames(orgs, deals=deals)
+    with pytest.warns(bc.B2BClientWarning, match="ids read as text"):
+        base = bc.ClientBase.from_frames(orgs, deals=deals)
     assert base.organisations["organisation_id"].tolist() == ["1", "2"]
     assert base.deals["deal_id"].tolist() == ["10", "11"]
 

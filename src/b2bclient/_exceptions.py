@@ -13,6 +13,9 @@ nearest builtin, so ``except ValueError`` keeps working for callers that do not 
     ├── UnknownIdError (KeyError)            a lookup by an id the client base does not hold
     ├── LookAheadError (RuntimeError)        a computation "as of t" saw data at or after t
     └── MissingDependencyError (ImportError) an optional extra is not installed
+
+    B2BClientWarning (UserWarning)           the library changed or skipped something on
+                                             purpose and says so (loading repairs, files not read)
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 __all__ = [
     "B2BClientError",
+    "B2BClientWarning",
     "ConvergenceError",
     "FormatError",
     "InvalidParameterError",
@@ -37,6 +41,16 @@ __all__ = [
 
 class B2BClientError(Exception):
     """Root of every error raised on purpose by b2bclient."""
+
+
+class B2BClientWarning(UserWarning):
+    """A warning from b2bclient: something was changed or left out on purpose, and this says what.
+
+    Loaders emit one when they change values (listed in ``ClientBase.repairs``) or leave files
+    in a directory unread. Filter it like any warning::
+
+        warnings.filterwarnings("ignore", category=b2bclient.B2BClientWarning)
+    """
 
 
 class InvalidTablesError(B2BClientError, ValueError):

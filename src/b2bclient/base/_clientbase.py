@@ -2,42 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from b2bclient._exceptions import InvalidParameterError, UnknownIdError
+from b2bclient._exceptions import B2BClientWarning, InvalidParameterError
 from b2bclient._time import to_timestamp
-from b2bclient.base import _io
+from b2bclient.base._access import TableAccess
+from b2bclient.base._frozen import freeze
+from b2bclient.base._options import LoadOptions
+from b2bclient.base._readers import ReadWrite
+from b2bclient.base._repairs import empty_repairs
 from b2bclient.base._schema import SCHEMAS, TABLE_NAMES
-from b2bclient.base._validate import coerce_tables, reference_positions
-from b2bclient.model import RECORD_TYPES
-from b2bclient.model._records import (
-    Contact,
-    Contract,
-    Deal,
-    Interaction,
-    Organisation,
-    Product,
-    Project,
-    Record,
-)
-
-if TYPE_CHECKING:
-    from types import MappingProxyType
+from b2bclient.base._validate import coerce_tables
+from b2bclient.model._records import Record
 
 __all__ = ["ClientBase"]
 
 
-class ClientBase:
+class ClientBase(TableAccess, ReadWrite):
     """A validated set of the ten canonical tables of a B2B client base.
 
     Build one with :meth:`from_frames`, :meth:`from_records` or a reader (:meth:`read_parquet`,
     :meth:`read_csv`, :meth:`read_sql`). Tables are available as attributes (``base.deals``) and
-    through :attr:`tables`; they are shared, not copied, so treat them as read-only.
+    through :attr:`tables`. They are read-only: each access hands out a new frame over the base's
+    data, whose arrays cannot be written (``base.deals.loc[0, "amount"] = -1`` raises
+    ``ValueError: assignment destination is read-only``); take ``base.deals.copy()`` to edit.
+
+    Every loader takes the same keyword options (see ``docs/index.md``, "Loading rules").
 
     Parameters
     ----------
@@ -46,11 +41,38 @@ class ClientBase:
     validate : bool, default True
         Coerce and validate the tables. Pass False only for tables that already passed through a
         ClientBase unchanged.
+    known_before : str or pandas.Timestamp, optional
+        The time the tables were cut at (set by :meth:`as_of`).
+    date_format : str or mapping of str to str, optional
+        ``strftime`` format of time strings that are not ISO 8601 (ISO 8601 always parses), for
+        every table or per table (``{"deals": "%d.%m.%Y %H:%M"}``).
+    dayfirst : bool, optional
+        Read numeric dates whose day and month could be swapped (``01.02.2023``) day-first
+        (True) or month-first (False). By default such dates are refused, naming table, column
+        and examples.
+    columns : mapping, optional
+        Columns to rename before validation: ``{"Organisation ID": "organisation_id"}`` for every
+        table that has the column, or per table: ``{"deals": {"Opportunity": "deal_id"}}``.
+    values : mapping, optional
+        Values to replace before validation: ``{"status": {"Closed Won": "won"}}`` for every table
+        with a ``status`` column, or per table: ``{"deals": {"status": {...}}}``.
+    repair : str or list of str, optional
+        Repairs to apply instead of refusing the data: ``"known_since_first_activity"`` moves an
+        organisation's ``created_at`` back to its earliest row when rows are dated before it.
+        Every repair is reported.
 
     Raises
     ------
     InvalidTablesError
         Listing every problem found in the tables.
+    InvalidParameterError
+        For a malformed option, or a mapping that names a column no table has.
+
+    Warns
+    -----
+    B2BClientWarning
+        When loading changed values on purpose (ids read as text, empty strings read as null,
+        enum values matched ignoring case and spacing, repairs); :attr:`repairs` lists them.
 
     Examples
     --------
@@ -68,7 +90,7 @@ class ClientBase:
     0     D-1    won  1200.0
     """
 
-    __slots__ = ("_index", "_known_before", "_positions", "_tables")
+    __slots__ = ("_absent", "_index", "_known_before", "_positions", "_repairs", "_tables")
 
     def __init__(
         self,
@@ -76,16 +98,66 @@ class ClientBase:
         *,
         validate: bool = True,
         known_before: Any = None,
+        date_format: str | Mapping[str, str] | None = None,
+        dayfirst: bool | None = None,
+        columns: Mapping[str, Any] | None = None,
+        values: Mapping[str, Any] | None = None,
+        repair: str | Iterable[str] | None = None,
+    ) -> None:
+        options = LoadOptions.make(
+            date_format=date_format,
+            dayfirst=dayfirst,
+            columns=columns,
+            values=values,
+            repair=repair,
+            owner="ClientBase",
+        )
+        self._setup(
+            tables, validate=validate, known_before=known_before, options=options, stacklevel=3
+        )
+
+    def _setup(
+        self,
+        tables: Mapping[str, Any],
+        *,
+        validate: bool = True,
+        known_before: Any = None,
+        options: LoadOptions | None = None,
+        stacklevel: int = 3,
     ) -> None:
         self._positions: dict[tuple[str, str], np.ndarray] = {}
         self._index: dict[str, pd.Index] = {}
+        self._repairs = empty_repairs()
         if validate:
-            self._tables, self._positions, self._index = coerce_tables(tables)
+            validated = coerce_tables(tables, options)
+            self._tables = {name: freeze(df) for name, df in validated.tables.items()}
+            self._positions = validated.positions
+            for positions in self._positions.values():
+                positions.flags.writeable = False
+            self._index = validated.key_indexes
+            self._repairs = validated.repairs.frame()
+            message = validated.repairs.message()
+            if message:
+                warnings.warn(message, B2BClientWarning, stacklevel=stacklevel)
         else:
+            if options is not None and options != LoadOptions():
+                raise InvalidParameterError(
+                    "Loading options (date_format, dayfirst, columns, values, repair) apply to "
+                    "validation; they cannot be combined with validate=False."
+                )
             self._tables = {name: tables[name] for name in TABLE_NAMES}
+        self._absent = frozenset(n for n in TABLE_NAMES if len(self._tables[n]) == 0)
         self._known_before: pd.Timestamp | None = (
             None if known_before is None else to_timestamp(known_before, name="known_before")
         )
+
+    @classmethod
+    def _load(
+        cls, frames: Mapping[str, Any], options: LoadOptions, *, stacklevel: int = 4
+    ) -> ClientBase:
+        base = cls.__new__(cls)
+        base._setup(frames, options=options, stacklevel=stacklevel)
+        return base
 
     # --- construction ---------------------------------------------------------------------------
 
@@ -103,6 +175,11 @@ class ClientBase:
         interactions: pd.DataFrame | None = None,
         contracts: pd.DataFrame | None = None,
         relationships: pd.DataFrame | None = None,
+        date_format: str | Mapping[str, str] | None = None,
+        dayfirst: bool | None = None,
+        columns: Mapping[str, Any] | None = None,
+        values: Mapping[str, Any] | None = None,
+        repair: str | Iterable[str] | None = None,
     ) -> ClientBase:
         """Validate pandas frames and build a client base.
 
@@ -110,7 +187,7 @@ class ClientBase:
         strings, naive (taken as UTC) or aware (converted to UTC). Minimal exports load: an order
         log with only ``organisation_id``, ``created_at`` and ``amount`` becomes won deals closed
         when created, with generated ids ``D-1``, ``D-2``, ...; a product without ``kind`` is a
-        good.
+        good. To combine an order log with CRM opportunities, see :func:`deals_from_orders`.
 
         Parameters
         ----------
@@ -118,6 +195,8 @@ class ClientBase:
             Required, with at least ``organisation_id`` and ``created_at``.
         contacts, products, deals, deal_lines, projects, stages, interactions, contracts, relationships : pandas.DataFrame, optional
             The other canonical tables; an absent one is empty.
+        date_format, dayfirst, columns, values, repair
+            Loading options, as in :class:`ClientBase`.
 
         Returns
         -------
@@ -129,12 +208,23 @@ class ClientBase:
             With every problem found; ``err.problems`` is a DataFrame with columns table, column,
             check, row_id and value.
 
+        Warns
+        -----
+        B2BClientWarning
+            When values were changed on purpose; see :attr:`repairs`.
+
         Examples
         --------
         >>> import pandas as pd
         >>> orgs = pd.DataFrame({"organisation_id": ["O-1"], "created_at": ["2024-01-01"]})
         >>> ClientBase.from_frames(orgs).organisations.dtypes["created_at"]
         dtype('<M8[ns]')
+        >>> export = pd.DataFrame({"Organisation ID": ["O-1"], "Created": ["31.01.2024"]})
+        >>> base = ClientBase.from_frames(
+        ...     export, columns={"Organisation ID": "organisation_id", "Created": "created_at"},
+        ...     dayfirst=True)
+        >>> base.organisations.loc[0, "created_at"]
+        Timestamp('2024-01-31 00:00:00')
         """
         frames = {
             "organisations": organisations,
@@ -148,7 +238,15 @@ class ClientBase:
             "contracts": contracts,
             "relationships": relationships,
         }
-        return cls({k: v for k, v in frames.items() if v is not None})
+        options = LoadOptions.make(
+            date_format=date_format,
+            dayfirst=dayfirst,
+            columns=columns,
+            values=values,
+            repair=repair,
+            owner="ClientBase.from_frames",
+        )
+        return cls._load({k: v for k, v in frames.items() if v is not None}, options)
 
     @classmethod
     def from_records(cls, records: Iterable[Record]) -> ClientBase:
@@ -186,16 +284,9 @@ class ClientBase:
             name: pd.DataFrame.from_records(rows[name], columns=list(SCHEMAS[name].names))
             for name in rows
         }
-        return cls(frames)
+        return cls._load(frames, LoadOptions())
 
-    # --- access ---------------------------------------------------------------------------------
-
-    @property
-    def tables(self) -> MappingProxyType[str, pd.DataFrame]:
-        """Return the ten tables by canonical name (read-only mapping)."""
-        from types import MappingProxyType
-
-        return MappingProxyType(self._tables)
+    # --- description ----------------------------------------------------------------------------
 
     @property
     def known_before(self) -> pd.Timestamp | None:
@@ -203,192 +294,49 @@ class ClientBase:
         return self._known_before
 
     @property
-    def organisations(self) -> pd.DataFrame:
-        """Return the ``organisations`` table."""
-        return self._tables["organisations"]
+    def absent_tables(self) -> frozenset[str]:
+        """Return the tables this base was loaded without (no frame, or a frame without rows).
 
-    @property
-    def contacts(self) -> pd.DataFrame:
-        """Return the ``contacts`` table (holds personal data: full_name, email, phone)."""
-        return self._tables["contacts"]
-
-    @property
-    def products(self) -> pd.DataFrame:
-        """Return the ``products`` table."""
-        return self._tables["products"]
-
-    @property
-    def deals(self) -> pd.DataFrame:
-        """Return the ``deals`` table."""
-        return self._tables["deals"]
-
-    @property
-    def deal_lines(self) -> pd.DataFrame:
-        """Return the ``deal_lines`` table."""
-        return self._tables["deal_lines"]
-
-    @property
-    def projects(self) -> pd.DataFrame:
-        """Return the ``projects`` table."""
-        return self._tables["projects"]
-
-    @property
-    def stages(self) -> pd.DataFrame:
-        """Return the ``stages`` table."""
-        return self._tables["stages"]
-
-    @property
-    def interactions(self) -> pd.DataFrame:
-        """Return the ``interactions`` table."""
-        return self._tables["interactions"]
-
-    @property
-    def contracts(self) -> pd.DataFrame:
-        """Return the ``contracts`` table."""
-        return self._tables["contracts"]
-
-    @property
-    def relationships(self) -> pd.DataFrame:
-        """Return the ``relationships`` table."""
-        return self._tables["relationships"]
-
-    def _key_index(self, table: str) -> pd.Index:
-        index = self._index.get(table)
-        if index is None:
-            index = pd.Index(self._tables[table][SCHEMAS[table].key[0]])
-            self._index[table] = index
-        return index
-
-    def reference_positions(self, table: str, column: str) -> np.ndarray:
-        """Return, for each row of `table`, the row position of the row its `column` refers to.
-
-        Computed once (at validation, or on first use) and carried through :meth:`as_of`, so that
-        joins on ids cost an integer lookup instead of hashing strings.
-
-        Parameters
-        ----------
-        table : str
-            A canonical table.
-        column : str
-            One of its foreign-key columns (``organisation_id``, ``project_id``, ``deal_id``, ...).
-
-        Returns
-        -------
-        numpy.ndarray of int64
-            Positions into the referenced table (``SCHEMAS[table].column(column).references``);
-            -1 where the reference is null. Treat it as read-only.
-
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> orgs = pd.DataFrame({"organisation_id": ["O-1", "O-2"], "created_at": ["2024-01-01"] * 2})
-        >>> deals = pd.DataFrame({"organisation_id": ["O-2", "O-2", "O-1"],
-        ...     "created_at": ["2024-02-01"] * 3, "amount": [1.0, 2.0, 3.0]})
-        >>> ClientBase.from_frames(orgs, deals=deals).reference_positions("deals", "organisation_id")
-        array([1, 1, 0])
-        """
-        key = (table, column)
-        pos = self._positions.get(key)
-        if pos is None:
-            try:
-                parent = SCHEMAS[table].column(column).references
-            except KeyError:
-                parent = None
-            if parent is None:
-                raise InvalidParameterError(
-                    f"{table}.{column} is not a reference to another table; references are "
-                    + ", ".join(
-                        f"{t}.{c.name}"
-                        for t, s in SCHEMAS.items()
-                        for c in s.columns
-                        if c.references
-                    )
-                    + "."
-                )
-            pos = reference_positions(self._key_index(parent), self._tables[table][column])
-            self._positions[key] = pos
-        return pos
-
-    def _lookup(self, table: str, key: str) -> dict[str, Any]:
-        index = self._key_index(table)
-        try:
-            position = index.get_loc(key)
-        except KeyError:
-            raise UnknownIdError(
-                f"No {table[:-1]} with {SCHEMAS[table].key[0]} {key!r} in this client base"
-                + (f" (cut as of {self._known_before})" if self._known_before is not None else "")
-                + "."
-            ) from None
-        # keys are unique after validation, so the position is an integer
-        row = self._tables[table].iloc[int(position)]
-        return {c: row[c] for c in SCHEMAS[table].names}
-
-    def organisation(self, organisation_id: str) -> Organisation:
-        """Return the organisation `organisation_id` as a typed record.
-
-        Raises
-        ------
-        UnknownIdError
-            If the id is not in the base.
-        """
-        return Organisation(**self._lookup("organisations", organisation_id))
-
-    def contact(self, contact_id: str) -> Contact:
-        """Return the contact `contact_id` as a typed record."""
-        return Contact(**self._lookup("contacts", contact_id))
-
-    def product(self, product_id: str) -> Product:
-        """Return the product `product_id` as a typed record."""
-        return Product(**self._lookup("products", product_id))
-
-    def deal(self, deal_id: str) -> Deal:
-        """Return the deal `deal_id` as a typed record (its lines are in :attr:`deal_lines`)."""
-        return Deal(**self._lookup("deals", deal_id))
-
-    def project(self, project_id: str) -> Project:
-        """Return the project `project_id` as a typed record (its stages are in :attr:`stages`)."""
-        return Project(**self._lookup("projects", project_id))
-
-    def interaction(self, interaction_id: str) -> Interaction:
-        """Return the interaction `interaction_id` as a typed record."""
-        return Interaction(**self._lookup("interactions", interaction_id))
-
-    def contract(self, contract_id: str) -> Contract:
-        """Return the contract `contract_id` as a typed record."""
-        return Contract(**self._lookup("contracts", contract_id))
-
-    def records(self, table: str) -> Iterator[Record]:
-        """Iterate over the rows of `table` as typed records (extra columns are left out).
-
-        Parameters
-        ----------
-        table : str
-            A canonical table name.
-
-        Yields
-        ------
-        Record
-            One record per row, in table order.
+        A view :meth:`as_of` keeps the set of the base it was cut from, so it says what the data
+        holds, not what is known at the cut. The default extractors of
+        :func:`~b2bclient.features.build_features` leave out those needing an absent table.
 
         Examples
         --------
         >>> import pandas as pd
         >>> orgs = pd.DataFrame({"organisation_id": ["O-1"], "created_at": ["2024-01-01"]})
-        >>> [o.organisation_id for o in ClientBase.from_frames(orgs).records("organisations")]
-        ['O-1']
+        >>> sorted(ClientBase.from_frames(orgs).absent_tables)[:3]
+        ['contacts', 'contracts', 'deal_lines']
         """
-        if table not in SCHEMAS:
-            raise InvalidParameterError(
-                f"The 'table' parameter of ClientBase.records must be one of "
-                f"{', '.join(TABLE_NAMES)}. Got {table!r} instead."
-            )
-        cls = RECORD_TYPES[table]
-        names = SCHEMAS[table].names
-        frame = self._tables[table][list(names)]
-        for row in frame.itertuples(index=False, name=None):
-            yield cls(**dict(zip(names, row, strict=True)))
+        return self._absent
 
-    # --- description ----------------------------------------------------------------------------
+    @property
+    def repairs(self) -> pd.DataFrame:
+        """Return what loading changed on purpose, one line per change.
+
+        Columns: ``table``, ``column``, ``check`` (``id_as_text``, ``empty_as_null``,
+        ``enum_spelling``, ``known_since_first_activity``), ``row_id`` (the row, for a change
+        of one row; None for a line that covers every row holding ``value``), ``value`` (the
+        value as loaded; an example for ``id_as_text``), ``repaired_to`` and ``rows`` (how many
+        rows the line covers). Empty when nothing was changed. A view :meth:`as_of` keeps the
+        repairs of the base it was cut from.
+
+        Examples
+        --------
+        >>> import pandas as pd, warnings
+        >>> orgs = pd.DataFrame({"organisation_id": ["O-1", "O-2"], "created_at": ["2024-01-01"] * 2,
+        ...                      "size_band": ["Large", "large"]})
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     base = ClientBase.from_frames(orgs)
+        >>> base.repairs[["column", "check", "value", "repaired_to", "rows"]]
+              column          check  value repaired_to  rows
+        0  size_band  enum_spelling  Large       large     1
+        >>> print(caught[0].message)
+        Loading changed values in 1 place (each is a line of base.repairs; nothing else was changed):
+          organisations.size_band: 1 value matched ignoring case and spacing: 'Large' -> 'large' (1 row)
+        """
+        return self._repairs.copy()
 
     def summary(self) -> pd.DataFrame:
         """Return one row per table: rows, columns, extra columns and the span of its time column.
@@ -444,7 +392,9 @@ class ClientBase:
 
     # --- point in time --------------------------------------------------------------------------
 
-    def as_of(self, t: Any) -> ClientBase:
+    def as_of(
+        self, t: Any, *, date_format: str | None = None, dayfirst: bool | None = None
+    ) -> ClientBase:
         """Return the client base as it was known just before `t`.
 
         The view is half-open: an event at exactly `t` is not known. Rows whose time column
@@ -458,7 +408,14 @@ class ClientBase:
         Parameters
         ----------
         t : str, datetime or pandas.Timestamp
-            The cut-off; required, never defaults to now.
+            The cut-off; required, never defaults to now. Strings follow the loading rules: ISO
+            8601 always parses; ``"01.07.2024"`` needs `dayfirst` or `date_format`; a number
+            such as ``2024`` is refused.
+        date_format : str, optional
+            ``strftime`` format of `t` when it is a string that is not ISO 8601.
+        dayfirst : bool, optional
+            Read a numeric date whose day and month could be swapped day-first (True) or
+            month-first (False).
 
         Returns
         -------
@@ -476,7 +433,9 @@ class ClientBase:
         >>> cut.deals.loc[0, "status"], cut.deals.loc[0, "closed_at"]
         ('open', NaT)
         """
-        cut = to_timestamp(t, name="t", owner="ClientBase.as_of")
+        cut = to_timestamp(
+            t, name="t", owner="ClientBase.as_of", date_format=date_format, dayfirst=dayfirst
+        )
         if self._known_before is not None and cut > self._known_before:
             raise InvalidParameterError(
                 f"This client base was cut as of {self._known_before}; it cannot be viewed as of "
@@ -485,80 +444,12 @@ class ClientBase:
         from b2bclient.base._asof import cut_tables
 
         tables, positions = cut_tables(self._tables, cut, self.reference_positions)
-        view = ClientBase(tables, validate=False, known_before=cut)
+        view = ClientBase(
+            {name: freeze(df) for name, df in tables.items()}, validate=False, known_before=cut
+        )
+        for pos in positions.values():
+            pos.flags.writeable = False
         view._positions.update(positions)
+        view._repairs = self._repairs
+        view._absent = self._absent
         return view
-
-    # --- I/O ------------------------------------------------------------------------------------
-
-    def to_parquet(self, path: str | Path) -> None:
-        """Write one Parquet file per table into the directory `path` (needs the ``parquet`` extra).
-
-        Examples
-        --------
-        >>> import pandas as pd, tempfile
-        >>> orgs = pd.DataFrame({"organisation_id": ["O-1"], "created_at": ["2024-01-01"]})
-        >>> base = ClientBase.from_frames(orgs)
-        >>> with tempfile.TemporaryDirectory() as d:
-        ...     base.to_parquet(d)
-        ...     ClientBase.read_parquet(d).equals(base)
-        True
-        """
-        _io.to_parquet(self._tables, Path(path))
-
-    @classmethod
-    def read_parquet(cls, path: str | Path) -> ClientBase:
-        """Read and validate a directory written by :meth:`to_parquet` (``<table>.parquet`` files)."""
-        return cls(_io.read_parquet(Path(path)))
-
-    def to_csv(self, path: str | Path) -> None:
-        """Write one CSV file per table into the directory `path` (times in ISO 8601, UTC)."""
-        _io.to_csv(self._tables, Path(path))
-
-    @classmethod
-    def read_csv(cls, path: str | Path) -> ClientBase:
-        """Read and validate a directory of ``<table>.csv`` files; only ``organisations.csv`` is required.
-
-        Examples
-        --------
-        >>> import pandas as pd, tempfile
-        >>> orgs = pd.DataFrame({"organisation_id": ["007"], "created_at": ["2024-01-01T10:00+02:00"]})
-        >>> with tempfile.TemporaryDirectory() as d:
-        ...     ClientBase.from_frames(orgs).to_csv(d)
-        ...     ClientBase.read_csv(d).organisations.iloc[0].tolist()[::8]
-        ['007', Timestamp('2024-01-01 08:00:00')]
-        """
-        return cls(_io.read_csv(Path(path)))
-
-    def to_sql(
-        self, con: Any, *, prefix: str = "", schema: str | None = None, if_exists: str = "fail"
-    ) -> None:
-        """Write every table to a SQL database through SQLAlchemy (needs the ``sql`` extra).
-
-        Parameters
-        ----------
-        con : str or sqlalchemy.engine.Engine
-            A SQLAlchemy URL (``"sqlite:///clients.db"``, ``"postgresql+psycopg://..."``) or engine.
-        prefix : str
-            Prefix of the table names, for sharing a database with other data.
-        schema : str, optional
-            Database schema (PostgreSQL) to write into.
-        if_exists : {"fail", "replace"}
-            What to do when a table already exists.
-
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> import sqlalchemy
-        >>> engine = sqlalchemy.create_engine("sqlite://")
-        >>> orgs = pd.DataFrame({"organisation_id": ["O-1"], "created_at": ["2024-01-01"]})
-        >>> ClientBase.from_frames(orgs).to_sql(engine)
-        >>> ClientBase.read_sql(engine).organisations["organisation_id"].tolist()
-        ['O-1']
-        """
-        _io.to_sql(self._tables, con, prefix=prefix, schema=schema, if_exists=if_exists)
-
-    @classmethod
-    def read_sql(cls, con: Any, *, prefix: str = "", schema: str | None = None) -> ClientBase:
-        """Read and validate the tables written by :meth:`to_sql` (or any with the canonical names)."""
-        return cls(_io.read_sql(con, prefix=prefix, schema=schema))

@@ -35,7 +35,7 @@ _PER_MONTH = {
 }
 
 
-def parse_freq(freq: Any, *, owner: str) -> str:
+def parse_freq(freq: Any, *, owner: str, name: str = "freq") -> str:
     """Return the pandas period alias for `freq` (``"D"``, ``"W"``, ``"W-MON"``, ``"M"``, ...).
 
     Only single periods are accepted: pandas period ordinals count base units, so a multiple
@@ -44,7 +44,7 @@ def parse_freq(freq: Any, *, owner: str) -> str:
     match = _ALIAS.match(freq) if isinstance(freq, str) else None
     if match is None:
         raise InvalidParameterError(
-            f"The 'freq' parameter of {owner} must be a period such as 'D' (days), 'W' (weeks, "
+            f"The {name!r} parameter of {owner} must be a period such as 'D' (days), 'W' (weeks, "
             f"or 'W-MON' for weeks ending on Monday), 'M' (months), 'Q' or 'Y'; multiples like "
             f"'2W' are not supported. Got {freq!r} instead."
         )
@@ -52,7 +52,7 @@ def parse_freq(freq: Any, *, owner: str) -> str:
     return base + (match.group(2) or "")
 
 
-def periods_per_month(freq: Any, *, owner: str) -> float:
+def periods_per_month(freq: Any, *, owner: str, name: str = "freq") -> float:
     """Return how many periods of `freq` make a month (a mean Gregorian month).
 
     `freq` is a period alias (see :func:`parse_freq`) or a positive number of periods per month.
@@ -61,10 +61,10 @@ def periods_per_month(freq: Any, *, owner: str) -> float:
         if np.isfinite(freq) and freq > 0:
             return float(freq)
         raise InvalidParameterError(
-            f"The 'freq' parameter of {owner} must be a period alias such as 'W' or a positive "
+            f"The {name!r} parameter of {owner} must be a period alias such as 'W' or a positive "
             f"number of periods per month such as 4.35. Got {freq!r} instead."
         )
-    alias = parse_freq(freq, owner=owner)
+    alias = parse_freq(freq, owner=owner, name=name)
     return _PER_MONTH[alias[0]]
 
 

@@ -71,6 +71,35 @@ def _gg_loglik(theta: Theta, rows: Rows, grad: bool) -> tuple[FloatArray, FloatA
     return ll, g
 
 
+def _money_scale(mean_spend: float) -> float:
+    """Return the power of ten that spend is divided by for the fit (1 for ordinary amounts)."""
+    if 1e-3 <= mean_spend <= 1e6 or not np.isfinite(mean_spend) or mean_spend <= 0:
+        return 1.0
+    return float(10.0 ** np.floor(np.log10(mean_spend)))
+
+
+def _rescale_v(state: dict[str, Any], scale: float, *, n_customers: int) -> dict[str, Any]:
+    """Express a state fitted on spend divided by `scale` in the units of the spend.
+
+    ``v`` (a rate of spend) and everything about it scale by `scale`; ``p`` and ``q`` do not.
+    The density of the average spend ``m`` is that of ``m / scale`` divided by `scale`, so the
+    log-likelihood drops by ``log(scale)`` per customer.
+    """
+    factor = pd.Series(1.0, index=state["params_"].index)
+    factor["v"] = scale
+    out = dict(state)
+    out["params_"] = state["params_"] * factor
+    out["standard_errors_"] = state["standard_errors_"] * factor
+    covariance = state["covariance_"] * np.outer(factor, factor)
+    out["covariance_"] = covariance
+    summary = state["summary_"].copy()
+    for column in summary.columns:
+        summary[column] = summary[column] * factor
+    out["summary_"] = summary
+    out["log_likelihood_"] = state["log_likelihood_"] - n_customers * float(np.log(scale))
+    return out
+
+
 class GammaGamma(BaseEstimator):  # type: ignore[misc]
     """Fit the Gamma-Gamma model of the value of a customer's transactions.
 
@@ -162,8 +191,12 @@ class GammaGamma(BaseEstimator):  # type: ignore[misc]
                 f"GammaGamma.fit needs at least two customers with repeat purchases (frequency "
                 f"> 0) to estimate spend; got {int(repeat.sum())}."
             )
-        rows = group_rows({"x": x[repeat], "m": m[repeat]})
-        mean_m = float(np.mean(m[repeat]))
+        # The likelihood is maximised over log-parameters within +-23 (about 1e10), and v is on
+        # the scale of the spend: amounts of 1e12 would push it past the bound. Fitting on spend
+        # in units of a power of ten and scaling v back gives the same fit at any scale.
+        scale = _money_scale(float(np.mean(m[repeat])))
+        rows = group_rows({"x": x[repeat], "m": m[repeat] / scale})
+        mean_m = float(np.mean(m[repeat])) / scale
         starts = [
             np.log([1.0, 2.0, mean_m]),
             np.log([5.0, 3.0, 0.4 * mean_m]),
@@ -183,7 +216,10 @@ class GammaGamma(BaseEstimator):  # type: ignore[misc]
                 "with a small penalty such as penalizer=0.01."
             ),
         )
-        for name, value in fitted_state(design, result).items():
+        state = fitted_state(design, result)
+        if scale != 1.0:
+            state = _rescale_v(state, scale, n_customers=int(repeat.sum()))
+        for name, value in state.items():
             setattr(self, name, value)
         self.n_customers_ = int(repeat.sum())
         self.n_ignored_ = int((~repeat).sum())

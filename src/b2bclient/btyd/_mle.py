@@ -438,8 +438,10 @@ def _weak_message(
             f"likelihood"
         )
     if wide.any():
+        with np.errstate(over="ignore"):  # a factor beyond 1e308 is reported as inf
+            factors = np.exp(2.0 * _Z95 * se)
         reasons.extend(
-            f"the 95% interval of {names[i]} spans a factor {float(np.exp(2.0 * _Z95 * se[i])):.2g}"
+            f"the 95% interval of {names[i]} spans a factor {float(factors[i]):.2g}"
             for i in np.flatnonzero(wide)
         )
     weak = [names[i] for i in np.flatnonzero(at_low | at_high | flat | wide)]
@@ -516,8 +518,10 @@ def fitted_state(design: Design, result: FitResult) -> dict[str, Any]:
     covariance = result.covariance * np.outer(jac, jac)
     lower = v - _Z95 * se_v
     upper = v + _Z95 * se_v
-    lower[: design.n_base] = np.exp(lower[: design.n_base])
-    upper[: design.n_base] = np.exp(upper[: design.n_base])
+    # A parameter the data barely identify has an interval that reaches 0 or infinity.
+    with np.errstate(over="ignore", under="ignore"):
+        lower[: design.n_base] = np.exp(lower[: design.n_base])
+        upper[: design.n_base] = np.exp(upper[: design.n_base])
     index = pd.Index(names, name="parameter")
     return {
         "params_": pd.Series(natural, index=index, name="coef"),

@@ -430,6 +430,10 @@ def calibration_holdout(
     unit, _, _ = time_unit_ratio(alias, time_unit, owner=owner)
     warn_after_data(base, hold_end, name="holdout_end", owner=owner)
     transactions, _ = _purchases(base, hold_end)
+    # The calibration part holds the organisations known at calibration_end, as rfm_summary does.
+    orgs = base.organisations
+    known = orgs.loc[orgs["created_at"] < cal_end, _ID]
+    transactions = transactions.loc[transactions[_ID].isin(known)]
     return holdout_from_transactions(
         transactions, cal_end, hold_end, freq=alias, time_unit=unit, monetary=monetary
     )

@@ -60,13 +60,28 @@ def labels(index: pd.Index | None, mask: npt.NDArray[np.bool_]) -> str:
     return f"{positions.size} row(s) at {where} {shown_labels}{more}"
 
 
+def _not_numbers(values: Any) -> str:
+    """Describe the first values that are not numbers, with their index labels or positions."""
+    labels = list(values.index) if isinstance(values, pd.Series) else None
+    bad = []
+    for i, value in enumerate(np.asarray(values, dtype=object).ravel()):
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            bad.append((labels[i] if labels is not None else i, value))
+            if len(bad) == _MAX_SHOWN:
+                break
+    where = "index" if labels is not None else "position"
+    return ", ".join(f"{value!r} at {where} {label!r}" for label, value in bad) or "values"
+
+
 def as_float(values: Any, name: str, owner: str) -> FloatArray:
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise InvalidParameterError(
-            f"The {name!r} values given to {owner} must be numbers. Got values of type "
-            f"{type(values).__name__} that cannot be converted to float."
+            f"The {name!r} values given to {owner} must be numbers. Got {_not_numbers(values)}, "
+            "which cannot be converted to float."
         ) from exc
     if arr.ndim == 0:
         arr = arr.reshape(1)
@@ -108,7 +123,7 @@ def summary_columns(
                 f"Build it with b2bclient.btyd.{builder} or rename your columns. Got columns "
                 f"{list(summary.columns)}."
             )
-        return {c: as_float(summary[c].to_numpy(), c, owner) for c in names}, summary.index
+        return {c: as_float(summary[c], c, owner) for c in names}, summary.index
     if any(values is None for values in arrays.values()):
         raise InvalidParameterError(f"{owner} needs a summary frame, or the arrays {listed}.")
     return {c: as_float(values, c, owner) for c, values in arrays.items()}, None

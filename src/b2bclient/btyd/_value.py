@@ -106,7 +106,9 @@ def lifetime_value(
             f"Got {discount_rate!r} instead."
         )
     unit = _time_unit(transaction_model, summary, freq, time_unit, owner)
-    per_month = periods_per_month(unit, owner=owner)
+    # Name the parameter the caller used in an error ("time_unit", or its older name "freq").
+    name = "freq" if time_unit is None and freq is not None else "time_unit"
+    per_month = periods_per_month(unit, owner=owner, name=name)
     rfm = rfm_arrays(summary, owner=owner)
     if monetary_value is None:
         monetary_value = "monetary_value"

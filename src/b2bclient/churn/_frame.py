@@ -52,6 +52,7 @@ def survival_frame(
     landmarks: Any,
     features: FeatureFunction | bool | None = None,
     horizon: Any = None,
+    extractors: Any = None,
 ) -> pd.DataFrame:
     """Build a survival training frame: features at each landmark, time to churn after it.
 
@@ -83,6 +84,10 @@ def survival_frame(
     horizon : str or pandas.Timedelta, optional
         Censor every row at ``landmark + horizon`` (for example to give every landmark the same
         follow-up).
+    extractors : None, str, Extractor or iterable of those
+        The extractors of the default features, as in
+        :func:`b2bclient.features.build_features` (chosen once, on the base cut at `as_of`, so
+        every landmark has the same columns).
 
     Returns
     -------
@@ -141,6 +146,12 @@ def survival_frame(
     window = None if horizon is None else to_duration(horizon, name="horizon", owner=owner)
     cut = base.as_of(end)
     out = definition.outcomes(cut.tables, end, marks)
+    # A risk set holds only what is known at its landmark: an organisation created at or after
+    # the landmark is not at risk there, whatever rows of it the definition saw.
+    created = cut.organisations.set_index("organisation_id")["created_at"]
+    known = out["organisation_id"].map(created).to_numpy() < out["landmark"].to_numpy()
+    if not known.all():
+        out = out.loc[known]
     if window is not None:
         days = window / pd.Timedelta(days=1)
         beyond = out["duration"].to_numpy() > days
@@ -148,9 +159,9 @@ def survival_frame(
             duration=np.where(beyond, days, out["duration"].to_numpy()),
             event=out["event"].to_numpy() & ~beyond,
         )
-    if features is False:
+    compute = _feature_function(features, extractors, cut)
+    if compute is None:
         return out.reset_index(drop=True)
-    compute = _feature_function(features)
     parts = []
     for lm in marks:
         rows = out.loc[out["landmark"] == lm]
@@ -199,12 +210,22 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _feature_function(features: Any) -> FeatureFunction:
+def _feature_function(features: Any, extractors: Any, base: Any) -> FeatureFunction | None:
+    if extractors is not None and not (features is None or features is True):
+        raise InvalidParameterError(
+            "The 'extractors' parameter of survival_frame chooses b2bclient's features; it "
+            "cannot be combined with a 'features' function or features=False."
+        )
+    if features is False:
+        return None
     if features is None or features is True:
         from b2bclient.features import build_features
+        from b2bclient.features._build import resolve_extractors
+
+        chosen = resolve_extractors(extractors, owner="survival_frame", base=base)
 
         def default(base: Any, landmark: pd.Timestamp) -> pd.DataFrame:
-            frame: pd.DataFrame = build_features(base, as_of=landmark)
+            frame: pd.DataFrame = build_features(base, as_of=landmark, extractors=chosen)
             return frame
 
         return default

@@ -14,11 +14,15 @@ from typing import Any
 import pandas as pd
 
 from b2bclient.cli._context import Context, Printer, Progress, SectionFunction, run_sections
+from b2bclient.cli._demo_account import account_section
 from b2bclient.cli._demo_base import base_section, features_section
 from b2bclient.cli._demo_btyd import btyd_section
 from b2bclient.cli._demo_churn import churn_section, planted_churn_section
+from b2bclient.cli._demo_lifecycle import lifecycle_section
 from b2bclient.cli._demo_persist import persist_section
+from b2bclient.cli._demo_pipeline import pipeline_section
 from b2bclient.cli._demo_recommend import cross_sell_section, partner_section
+from b2bclient.cli._demo_segments import segments_section
 from b2bclient.cli._html import Report
 
 __all__ = ["DEMO_END", "SECTIONS", "analyse", "run_demo"]
@@ -29,11 +33,15 @@ DEMO_END = pd.Timestamp("2025-01-01")  # the synthetic data end just before this
 SECTIONS: tuple[SectionFunction, ...] = (
     base_section,
     features_section,
+    segments_section,
     churn_section,
     planted_churn_section,
     btyd_section,
+    pipeline_section,
     cross_sell_section,
     partner_section,
+    lifecycle_section,
+    account_section,
     persist_section,
 )
 

@@ -19,7 +19,15 @@ from b2bclient.features._registry import get_extractor, list_extractors
 if TYPE_CHECKING:
     from b2bclient.base import ClientBase
 
-__all__ = ["ExtractorsLike", "build_features", "describe_features", "prepare", "resolve_extractors"]
+__all__ = [
+    "ExtractorsLike",
+    "as_base",
+    "build_features",
+    "describe_features",
+    "empty_requirements",
+    "prepare",
+    "resolve_extractors",
+]
 
 #: What ``extractors=`` accepts: None (every registered extractor), names and/or instances.
 ExtractorsLike: TypeAlias = "str | Extractor | Iterable[str | Extractor] | None"
@@ -27,17 +35,37 @@ ExtractorsLike: TypeAlias = "str | Extractor | Iterable[str | Extractor] | None"
 _ROLLUP_MODES = (None, "organisation", "group")
 
 
+def empty_requirements(extractor: Extractor, base: Any) -> list[str]:
+    """Return the tables `extractor` requires that `base` was loaded without (organisations aside).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from b2bclient.base import ClientBase
+    >>> from b2bclient.features import get_extractor
+    >>> orgs = pd.DataFrame({"organisation_id": ["O-1"], "created_at": ["2024-01-01"]})
+    >>> empty_requirements(get_extractor("engagement"), ClientBase.from_frames(orgs))
+    ['interactions', 'contacts']
+    """
+    absent = base.absent_tables
+    return [name for name in extractor.requires if name != "organisations" and name in absent]
+
+
 def resolve_extractors(
-    extractors: ExtractorsLike, *, owner: str = "build_features"
+    extractors: ExtractorsLike, *, owner: str = "build_features", base: Any = None
 ) -> list[Extractor]:
     """Return extractor instances for an ``extractors=`` argument.
 
     Parameters
     ----------
     extractors : None, str, Extractor or iterable of those
-        None means every registered extractor with default parameters, in registration order.
+        None means every registered extractor with default parameters, in registration order;
+        with a `base`, those requiring a table the base was loaded without are left out (their
+        columns would be zero or missing for every organisation).
     owner : str
         Function name used in error messages.
+    base : ClientBase or FeatureTables, optional
+        The data the default extractors are chosen for (its ``absent_tables``).
 
     Returns
     -------
@@ -58,6 +86,8 @@ def resolve_extractors(
     """
     if extractors is None:
         items: list[Any] = list(list_extractors())
+        if base is not None:
+            items = [e for e in map(get_extractor, items) if not empty_requirements(e, base)]
     elif isinstance(extractors, str) or (
         not isinstance(extractors, type) and isinstance(extractors, Extractor)
     ):
@@ -94,6 +124,30 @@ def resolve_extractors(
     return out
 
 
+def as_base(base: Any, owner: str) -> ClientBase | FeatureTables:
+    """Return `base` as a client base: a mapping of raw tables is validated first.
+
+    Raises
+    ------
+    InvalidTablesError
+        For a mapping whose tables fail validation.
+    InvalidParameterError
+        For anything else than a ClientBase or a mapping of tables.
+    """
+    from b2bclient.base import ClientBase
+
+    if isinstance(base, (ClientBase, FeatureTables)):
+        return base
+    if isinstance(base, Mapping):
+        # A mapping is validated like any other input: string or zoned times, duplicate ids and
+        # dangling references are problems to report, not errors deep inside an extractor.
+        return ClientBase(dict(base))
+    raise InvalidParameterError(
+        f"The 'base' parameter of {owner} must be a b2bclient.ClientBase (or a mapping of its "
+        f"tables). Got {type(base).__name__} instead."
+    )
+
+
 def prepare(
     base: ClientBase | Mapping[str, pd.DataFrame], as_of: pd.Timestamp, owner: str
 ) -> FeatureTables:
@@ -101,7 +155,7 @@ def prepare(
     from b2bclient.base import ClientBase
 
     if isinstance(base, (ClientBase, Mapping)):
-        return FeatureTables.prepare(base, as_of)
+        return FeatureTables.prepare(as_base(base, owner), as_of)
     raise InvalidParameterError(
         f"The 'base' parameter of {owner} must be a b2bclient.ClientBase (or a mapping of its "
         f"tables). Got {type(base).__name__} instead."
@@ -158,12 +212,16 @@ def build_features(
     Parameters
     ----------
     base : ClientBase
-        The client base (a mapping of its tables is accepted too).
+        The client base. A mapping of tables is accepted too and validated like
+        ``ClientBase(tables)`` on every call (build the ClientBase once to validate once).
     as_of : str or pandas.Timestamp
         The cut-off; required, never defaults to now.
     extractors : None, str, Extractor or iterable of those
         Which extractors to run, by name or as configured instances; None runs every registered
-        extractor with default parameters.
+        extractor with default parameters except those requiring a table the base was loaded
+        without (``base.absent_tables``): an order log alone gets firmographics, purchasing
+        and pipeline, not the empty columns of projects, engagement or contracts. The left-out
+        ones are named in ``X.attrs["skipped_extractors"]``. Named extractors always run.
     engine : {"pandas", "dask"} or distributed.Client, default "pandas"
         ``"dask"`` runs on the current ``dask.distributed`` client if there is one, else on Dask's
         default scheduler; a ``Client`` runs on that cluster. Results equal the pandas engine's.
@@ -184,6 +242,8 @@ def build_features(
     InvalidParameterError
         For an invalid `as_of`, `engine`, `rollup` or `extractors`, or an extractor whose output
         breaks its declaration.
+    InvalidTablesError
+        For a mapping of tables that fails validation.
     RegistryError
         For an unknown extractor name.
 
@@ -222,8 +282,19 @@ def build_features(
     from b2bclient.features._dask import compute_dask, resolve_engine
 
     kind, client = resolve_engine(engine)
-    chosen = resolve_extractors(extractors)
     ctx = prepare(base, t, "build_features")
+    # Default extractors follow the tables the base was loaded with (kept by as_of), so the full
+    # base and the base cut at as_of give the same columns.
+    chosen = resolve_extractors(extractors, base=ctx)
+    skipped = (
+        {
+            e.name: empty_requirements(e, ctx)
+            for e in resolve_extractors(None)
+            if empty_requirements(e, ctx)
+        }
+        if extractors is None
+        else {}
+    )
     if kind == "pandas":
         frames = run_extractors(ctx, chosen)
     else:
@@ -232,6 +303,7 @@ def build_features(
     frame.index.name = "organisation_id"
     if rollup == "group":
         frame = _rollup(frame, ctx, chosen)
+    frame.attrs["skipped_extractors"] = skipped
     return frame
 
 

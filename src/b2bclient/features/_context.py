@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 from b2bclient._exceptions import InvalidParameterError
+from b2bclient._time import to_timestamp
 from b2bclient._typing import Tables
 from b2bclient.base import SCHEMAS, TABLE_NAMES, ClientBase, empty_table
-from b2bclient.base._validate import _empty_series
+from b2bclient.base._coerce import empty_series as _empty_series
 
 __all__ = ["DAY_NS", "NAT", "FeatureTables", "complete_tables"]
 
@@ -88,8 +89,9 @@ class FeatureTables(Mapping[str, pd.DataFrame]):
         if not isinstance(tables, ClientBase):
             tables = ClientBase(complete_tables(tables), validate=False)
         self._base = tables
-        self._tables = tables.tables
-        self._as_of = pd.Timestamp(as_of).as_unit("ns")
+        # The base's own read-only frames: extractors read them without a copy per access.
+        self._tables = tables._frames
+        self._as_of = to_timestamp(as_of, owner="FeatureTables")
         self._cache: dict[Any, Any] = {}
 
     @classmethod
@@ -112,7 +114,7 @@ class FeatureTables(Mapping[str, pd.DataFrame]):
         InvalidParameterError
             If `tables` were cut before `as_of`.
         """
-        as_of = pd.Timestamp(as_of).as_unit("ns")
+        as_of = to_timestamp(as_of, owner="FeatureTables.prepare")
         if isinstance(tables, FeatureTables):
             if tables.as_of == as_of:
                 return tables
@@ -147,6 +149,11 @@ class FeatureTables(Mapping[str, pd.DataFrame]):
     def as_of(self) -> pd.Timestamp:
         """Return the cut-off."""
         return self._as_of
+
+    @property
+    def absent_tables(self) -> frozenset[str]:
+        """Return the tables the client base was loaded without (see ``ClientBase.absent_tables``)."""
+        return self._base.absent_tables
 
     @property
     def as_of_ns(self) -> int:

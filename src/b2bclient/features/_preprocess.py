@@ -27,11 +27,19 @@ from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from b2bclient._exceptions import B2BClientError, InvalidParameterError, NotFittedError
+from b2bclient.features._columns import (
+    KINDS,
+    as_numeric,
+    declared_rollups,
+    fill_value,
+    infer_kind,
+    levels_of,
+    scale_of,
+    signed_log1p,
+)
 
 __all__ = ["KINDS", "FeaturePreprocessor", "preprocessor", "signed_log1p"]
 
-#: What the preprocessor does to a column, as reported in ``kinds_`` and accepted by ``kinds=``.
-KINDS = ("log", "linear", "binary", "categorical", "drop")
 _HEAVY = ("log", "robust", "none")
 _SCALES = ("standard", "robust", None)
 _IMPUTE = ("median", "mean", "zero")
@@ -39,46 +47,6 @@ _CATEGORICAL = ("onehot", "passthrough", "drop")
 _OWNER = "FeaturePreprocessor"
 
 Floats = npt.NDArray[np.float64]
-
-
-def signed_log1p(values: Any) -> Floats:
-    """Return ``sign(x) * log1p(|x|)``: a log for counts and money that keeps 0 and the sign.
-
-    Examples
-    --------
-    >>> signed_log1p([0.0, 9.0, -9.0]).round(3).tolist()
-    [0.0, 2.303, -2.303]
-    """
-    x = np.asarray(values, dtype=np.float64)
-    return np.asarray(np.sign(x) * np.log1p(np.abs(x)), dtype=np.float64)
-
-
-def _is_categorical(dtype: Any) -> bool:
-    return bool(
-        isinstance(dtype, pd.CategoricalDtype)
-        or pd.api.types.is_object_dtype(dtype)
-        or pd.api.types.is_string_dtype(dtype)
-    )
-
-
-def declared_rollups(extractors: Any) -> dict[str, str]:
-    """Return the roll-up rule every column of `extractors` declares (``{}`` when unavailable)."""
-    from b2bclient.features._build import resolve_extractors
-
-    rules: dict[str, str] = {}
-    for e in resolve_extractors(extractors, owner=_OWNER):
-        rules.update(e.tags().rollup)
-    return rules
-
-
-def _skewness(x: Floats) -> float:
-    if x.size < 3:
-        return 0.0
-    centred = x - x.mean()
-    sd = math.sqrt(float(np.mean(centred**2)))
-    if sd == 0.0:
-        return 0.0
-    return float(np.mean(centred**3) / sd**3)
 
 
 class FeaturePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc]
@@ -338,7 +306,7 @@ class FeaturePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc
         """
         forced = self._check_params()
         frame = self._frame(X, reset=True, method="fit")
-        rollups = declared_rollups(self.extractors)
+        rollups = declared_rollups(self.extractors, owner=_OWNER)
         kinds: dict[str, str] = {}
         dropped: dict[str, str] = {}
         fill: dict[str, float] = {}
@@ -358,13 +326,13 @@ class FeaturePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc
                 if self.categorical == "drop":
                     dropped[column] = "categorical='drop'"
                     continue
-                levels = _levels(s)
+                levels = levels_of(s)
                 if self.drop_constant and len(levels) <= 1 and not s.isna().any():
                     dropped[column] = "constant"
                     continue
                 categories[column] = levels
                 continue
-            x = _numeric(s, column, f"{_OWNER}.fit")
+            x = as_numeric(s, column, f"{_OWNER}.fit")
             missing = np.isnan(x)
             if missing.all():
                 if self.drop_constant:
@@ -374,7 +342,7 @@ class FeaturePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc
                     f"Column {column!r} of X passed to {_OWNER}.fit is entirely missing, so it "
                     f"has no value to impute; drop it, or keep drop_constant=True."
                 )
-            fill[column] = _fill_value(x[~missing], self.impute)
+            fill[column] = fill_value(x[~missing], self.impute)
             z = self._forward(np.where(missing, fill[column], x), kind)
             if self.missing_indicator and missing.any():
                 key = np.packbits(missing).tobytes()
@@ -412,20 +380,9 @@ class FeaturePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc
         return self
 
     def _infer_kind(self, s: pd.Series, column: str, rollups: Mapping[str, str]) -> str:
-        if _is_categorical(s.dtype):
-            return "categorical"
-        if pd.api.types.is_bool_dtype(s.dtype):
-            return "binary"
-        x = _numeric(s, column, f"{_OWNER}.fit")
-        finite = x[np.isfinite(x)]
-        if finite.size and np.isin(finite, (0.0, 1.0)).all():
-            return "binary"
-        if rollups.get(column) == "sum":
-            return "log"
-        unbounded = finite.size and (finite.min() < -1.0 or finite.max() > 1.0)
-        if unbounded and abs(_skewness(finite)) > float(self.skew_threshold):
-            return "log"
-        return "linear"
+        return infer_kind(
+            s, column, rollups, skew_threshold=float(self.skew_threshold), owner=f"{_OWNER}.fit"
+        )
 
     def _forward(self, x: Floats, kind: str) -> Floats:
         if kind == "log" and self.heavy_tailed == "log":
@@ -436,16 +393,7 @@ class FeaturePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc
         how = self.scale
         if kind == "log" and self.heavy_tailed == "robust":
             how = "robust"
-        if how is None:
-            return 0.0, 1.0
-        if how == "robust":
-            q1, med, q3 = np.percentile(z, [25.0, 50.0, 75.0])
-            spread = float(q3 - q1)
-            if spread <= 0.0:
-                spread = float(np.std(z))
-            return float(med), spread if spread > 0.0 else 1.0
-        sd = float(np.std(z))
-        return float(np.mean(z)), sd if sd > 0.0 else 1.0
+        return scale_of(z, how)
 
     def _names(self, columns: Sequence[str]) -> list[str]:
         owner_of = {cols[0]: name for name, cols in self.missing_indicators_.items()}
@@ -511,7 +459,7 @@ class FeaturePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc
                 for level in levels[1 if self.drop_first else 0 :]:
                     out[f"{column}={level}"] = (as_obj == level).astype(np.float64)
                 continue
-            x = _numeric(s, column, owner)
+            x = as_numeric(s, column, owner)
             missing = np.isnan(x)
             if owns:
                 out[indicator_of[column]] = missing.astype(np.float64)
@@ -571,54 +519,6 @@ class FeaturePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc
             self._output_names = list(names)
         if config:
             self._sklearn_output_config = dict(config)
-
-
-def _levels(s: pd.Series) -> list[Any]:
-    present = pd.unique(s.dropna())
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        order = [c for c in s.dtype.categories if c in set(present)]
-        return [c.item() if isinstance(c, np.generic) else c for c in order]
-    try:
-        ordered = sorted(present)
-    except TypeError:
-        ordered = sorted(present, key=str)
-    return [c.item() if isinstance(c, np.generic) else c for c in ordered]
-
-
-def _numeric(s: pd.Series, column: str, owner: str) -> Floats:
-    dtype = s.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return np.asarray(s.astype(np.float64).to_numpy(), dtype=np.float64)
-    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
-        raise InvalidParameterError(
-            f"Column {column!r} of X passed to {owner} holds {dtype} values, which are neither "
-            f"numbers nor categories. Convert it to a number first, for example days since an "
-            f"event."
-        )
-    if _is_categorical(dtype) or not pd.api.types.is_numeric_dtype(dtype):
-        raise InvalidParameterError(
-            f"Column {column!r} of X passed to {owner} holds {dtype} values, which are neither "
-            f"numbers nor categories. Convert it with astype('float64') or astype('category')."
-        )
-    if pd.api.types.is_complex_dtype(dtype):
-        raise InvalidParameterError(
-            f"Column {column!r} of X passed to {owner} holds complex numbers; give real numbers."
-        )
-    x = np.asarray(s.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
-    if np.isinf(x).any():
-        raise InvalidParameterError(
-            f"Column {column!r} of X passed to {owner} holds {int(np.isinf(x).sum())} infinite "
-            f"values. Replace them by a finite cap or by NaN (then they are imputed)."
-        )
-    return x
-
-
-def _fill_value(finite: Floats, how: str) -> float:
-    if how == "median":
-        return float(np.median(finite))
-    if how == "mean":
-        return float(np.mean(finite))
-    return 0.0
 
 
 def preprocessor(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import abc
+import datetime
+import numbers
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -11,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from b2bclient._exceptions import InvalidParameterError
-from b2bclient._time import to_duration
+from b2bclient._time import to_duration, to_timestamp
 from b2bclient._typing import Tables
 from b2bclient.features._context import FeatureTables
 from b2bclient.features._protocol import ExtractorTags
@@ -92,7 +94,8 @@ def _check_duration(instance: Any, attribute: attrs.Attribute[Any], value: Any) 
 
 
 def _to_tuple(value: Any) -> tuple[Any, ...]:
-    if isinstance(value, (str, pd.Timedelta, int, float)):
+    # One duration (a string, a timedelta or a number of days, numpy's included) or several.
+    if isinstance(value, (str, pd.Timedelta, datetime.timedelta, np.timedelta64, numbers.Number)):
         return (value,)
     return tuple(value)
 
@@ -163,7 +166,9 @@ class SpecExtractor(abc.ABC):
         pandas.DataFrame
             Sorted by ``organisation_id``, columns as :meth:`output_columns`.
         """
-        ctx = FeatureTables.prepare(tables, pd.Timestamp(as_of))
+        ctx = FeatureTables.prepare(
+            tables, to_timestamp(as_of, owner=f"{type(self).__name__}.compute")
+        )
         data = self._compute(ctx)
         return ctx.frame(data, self.output_columns())
 

@@ -10,7 +10,7 @@ import pandas as pd
 from b2bclient._exceptions import InvalidParameterError, MissingDependencyError
 from b2bclient._horizon import warn_beyond_data
 from b2bclient._optional import import_optional
-from b2bclient._time import to_duration, to_timestamp
+from b2bclient._time import add_duration, to_duration, to_timestamp
 from b2bclient.features._build import ExtractorsLike, build_features, resolve_extractors
 from b2bclient.features._frames import concat_rows
 from b2bclient.features._protocol import Label
@@ -140,10 +140,10 @@ def training_frame(
     h = to_duration(
         label.horizon if horizon is None else horizon, name="horizon", owner="training_frame"
     )
-    chosen = resolve_extractors(extractors, owner="training_frame")
+    chosen = resolve_extractors(extractors, owner="training_frame", base=base)
     warn_beyond_data(
         base,
-        times[-1] + h,
+        add_duration(times[-1], h, name="cutoffs", owner="training_frame"),
         subject="The observation window of the last cutoff ends at",
         consequence="Labels there are partly unobserved.",
         remedy="Use earlier cutoffs or a shorter horizon.",

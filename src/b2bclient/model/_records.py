@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import enum
 import math
+import numbers
 from typing import Any, ClassVar
 
 import attrs
+import numpy as np
 import pandas as pd
 
+from b2bclient._time import to_timestamp
 from b2bclient.model._enums import (
     Channel,
     DealChannel,
@@ -46,13 +49,44 @@ def _missing(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
+def id_text(value: Any) -> str | None:
+    """Return the text an id is held as: strings as they are, whole numbers as their digits.
+
+    The loaders' rule: ``1001``, ``numpy.int64(1001)`` and ``1001.0`` are ``'1001'``. Returns
+    None for a value that is not an id (a boolean, a fraction, a float beyond 2**53).
+
+    Examples
+    --------
+    >>> id_text(1001), id_text("O-1"), id_text(1001.0), id_text(1.5)
+    ('1001', 'O-1', '1001', None)
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        if math.isfinite(number) and number.is_integer() and abs(number) <= 2.0**53:
+            return str(int(number))
+    return None
+
+
+def _id(value: Any) -> str:
+    text = id_text(value)
+    if text is None:
+        raise ValueError(f"expected an id (text or a whole number below 2**53), got {value!r}")
+    return text
+
+
+def _opt_id(value: Any) -> str | None:
+    return None if _missing(value) else _id(value)
+
+
 def _time(value: Any) -> pd.Timestamp:
-    ts = pd.Timestamp(value)
-    if ts is pd.NaT:
-        raise ValueError(f"expected a point in time, got {value!r}")
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.as_unit("ns")
+    # The loaders' rules: ISO 8601, no guessed day-month order, no zone names, no numbers.
+    return to_timestamp(value, name="time", owner="a record")
 
 
 def _opt_time(value: Any) -> pd.Timestamp | None:
@@ -63,12 +97,30 @@ def _opt_str(value: Any) -> str | None:
     return None if _missing(value) else str(value)
 
 
+def _float(value: Any) -> float:
+    if isinstance(value, (bool, np.bool_, complex, np.complexfloating)):
+        raise ValueError(f"expected a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return number
+
+
 def _opt_float(value: Any) -> float | None:
-    return None if _missing(value) else float(value)
+    return None if _missing(value) else _float(value)
 
 
 def _opt_int(value: Any) -> int | None:
-    return None if _missing(value) else int(value)
+    return None if _missing(value) else _int(value)
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    number = _float(value) if not isinstance(value, numbers.Integral) else value
+    if number != int(number):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return int(number)
 
 
 def _opt_bool(value: Any) -> bool | None:
@@ -119,7 +171,7 @@ class Organisation(Record):
     """
 
     table: ClassVar[str] = "organisations"
-    organisation_id: str = attrs.field(converter=str)
+    organisation_id: str = attrs.field(converter=_id)
     created_at: pd.Timestamp = attrs.field(converter=_time)
     name: str | None = attrs.field(default=None, converter=_opt_str)
     industry: str | None = attrs.field(default=None, converter=_opt_str)
@@ -133,7 +185,7 @@ class Organisation(Record):
     annual_revenue: float | None = attrs.field(
         default=None, converter=_opt_float, validator=_nonneg
     )
-    parent_id: str | None = attrs.field(default=None, converter=_opt_str)
+    parent_id: str | None = attrs.field(default=None, converter=_opt_id)
 
 
 @attrs.frozen(kw_only=True)
@@ -141,8 +193,8 @@ class Contact(Record):
     """A person at a client organisation. `full_name`, `email` and `phone` are personal data."""
 
     table: ClassVar[str] = "contacts"
-    contact_id: str = attrs.field(converter=str)
-    organisation_id: str = attrs.field(converter=str)
+    contact_id: str = attrs.field(converter=_id)
+    organisation_id: str = attrs.field(converter=_id)
     created_at: pd.Timestamp = attrs.field(converter=_time)
     role: Role | None = attrs.field(default=None, converter=_opt_role)
     is_decision_maker: bool | None = attrs.field(default=None, converter=_opt_bool)
@@ -156,7 +208,7 @@ class Product(Record):
     """A good or a service of the catalogue."""
 
     table: ClassVar[str] = "products"
-    product_id: str = attrs.field(converter=str)
+    product_id: str = attrs.field(converter=_id)
     name: str | None = attrs.field(default=None, converter=_opt_str)
     category: str | None = attrs.field(default=None, converter=_opt_str)
     kind: ProductKind = attrs.field(default=ProductKind.GOOD, converter=ProductKind)
@@ -179,15 +231,15 @@ class Deal(Record):
     """
 
     table: ClassVar[str] = "deals"
-    deal_id: str = attrs.field(converter=str)
-    organisation_id: str = attrs.field(converter=str)
+    deal_id: str = attrs.field(converter=_id)
+    organisation_id: str = attrs.field(converter=_id)
     created_at: pd.Timestamp = attrs.field(converter=_time)
     status: DealStatus = attrs.field(converter=DealStatus)
-    amount: float = attrs.field(converter=float, validator=attrs.validators.ge(0.0))
+    amount: float = attrs.field(converter=_float, validator=attrs.validators.ge(0.0))
     closed_at: pd.Timestamp | None = attrs.field(
         default=None, converter=_opt_time, validator=_check_closed
     )
-    project_id: str | None = attrs.field(default=None, converter=_opt_str)
+    project_id: str | None = attrs.field(default=None, converter=_opt_id)
     channel: DealChannel | None = attrs.field(default=None, converter=_opt_deal_channel)
 
     def __attrs_post_init__(self) -> None:
@@ -200,11 +252,11 @@ class DealLine(Record):
     """One line of a deal: a product (good or service), a quantity and an amount."""
 
     table: ClassVar[str] = "deal_lines"
-    deal_id: str = attrs.field(converter=str)
-    line_no: int = attrs.field(converter=int)
-    product_id: str = attrs.field(converter=str)
-    quantity: float = attrs.field(converter=float, validator=attrs.validators.gt(0.0))
-    amount: float = attrs.field(converter=float, validator=attrs.validators.ge(0.0))
+    deal_id: str = attrs.field(converter=_id)
+    line_no: int = attrs.field(converter=_int)
+    product_id: str = attrs.field(converter=_id)
+    quantity: float = attrs.field(converter=_float, validator=attrs.validators.gt(0.0))
+    amount: float = attrs.field(converter=_float, validator=attrs.validators.ge(0.0))
 
 
 @attrs.frozen(kw_only=True)
@@ -212,8 +264,8 @@ class Project(Record):
     """A long project (design, production, procurement, delivery, commissioning)."""
 
     table: ClassVar[str] = "projects"
-    project_id: str = attrs.field(converter=str)
-    organisation_id: str = attrs.field(converter=str)
+    project_id: str = attrs.field(converter=_id)
+    organisation_id: str = attrs.field(converter=_id)
     created_at: pd.Timestamp = attrs.field(converter=_time)
     status: ProjectStatus = attrs.field(converter=ProjectStatus)
     name: str | None = attrs.field(default=None, converter=_opt_str)
@@ -230,7 +282,7 @@ class Stage(Record):
     """A stage of a project, started at `started_at` and, once over, ended at `ended_at`."""
 
     table: ClassVar[str] = "stages"
-    project_id: str = attrs.field(converter=str)
+    project_id: str = attrs.field(converter=_id)
     stage: StageKind = attrs.field(converter=StageKind)
     started_at: pd.Timestamp = attrs.field(converter=_time)
     ended_at: pd.Timestamp | None = attrs.field(default=None, converter=_opt_time)
@@ -246,12 +298,12 @@ class Interaction(Record):
     """A touchpoint: a portal login, a web visit, an email, a call, a meeting, a support ticket..."""
 
     table: ClassVar[str] = "interactions"
-    interaction_id: str = attrs.field(converter=str)
-    organisation_id: str = attrs.field(converter=str)
+    interaction_id: str = attrs.field(converter=_id)
+    organisation_id: str = attrs.field(converter=_id)
     occurred_at: pd.Timestamp = attrs.field(converter=_time)
     channel: Channel = attrs.field(converter=Channel)
-    contact_id: str | None = attrs.field(default=None, converter=_opt_str)
-    project_id: str | None = attrs.field(default=None, converter=_opt_str)
+    contact_id: str | None = attrs.field(default=None, converter=_opt_id)
+    project_id: str | None = attrs.field(default=None, converter=_opt_id)
     kind: str | None = attrs.field(default=None, converter=_opt_str)
 
 
@@ -260,8 +312,8 @@ class Contract(Record):
     """A contract running from `started_at` to `ends_at`, unless cancelled earlier."""
 
     table: ClassVar[str] = "contracts"
-    contract_id: str = attrs.field(converter=str)
-    organisation_id: str = attrs.field(converter=str)
+    contract_id: str = attrs.field(converter=_id)
+    organisation_id: str = attrs.field(converter=_id)
     started_at: pd.Timestamp = attrs.field(converter=_time)
     ends_at: pd.Timestamp = attrs.field(converter=_time)
     kind: str | None = attrs.field(default=None, converter=_opt_str)
@@ -280,7 +332,7 @@ class Relationship(Record):
     """A directed link from `source_id` to `target_id` (for ``parent``: child to parent)."""
 
     table: ClassVar[str] = "relationships"
-    source_id: str = attrs.field(converter=str)
-    target_id: str = attrs.field(converter=str)
+    source_id: str = attrs.field(converter=_id)
+    target_id: str = attrs.field(converter=_id)
     kind: RelationshipKind = attrs.field(converter=RelationshipKind)
     since: pd.Timestamp = attrs.field(converter=_time)

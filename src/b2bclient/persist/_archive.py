@@ -8,8 +8,10 @@ import json
 import os
 import re
 import shutil
+import tokenize
 import uuid
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +35,18 @@ MANIFEST = "manifest.json"
 _DIGEST_KEY = "manifest_sha256"
 _ARRAY_NAME = re.compile(r"arrays/[0-9]{6}\.npy")
 _CHUNK = 1 << 20
+#: What reading a damaged zip archive or member raises besides ``BadZipFile``: a corrupt deflate
+#: stream (``zlib.error``), a member cut short (``EOFError``), an unsupported compression method
+#: (``NotImplementedError``), an encrypted member (``RuntimeError``), a bad header (``ValueError``).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+)
 
 PathLike = str | os.PathLike[str]
 
@@ -237,6 +251,27 @@ def _move_into_place(staging: Path, target: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+#: What numpy's ``.npy`` reader raises on a damaged file: a header that is not a dict literal
+#: (``SyntaxError``, ``tokenize.TokenError``), bytes cut short (``EOFError``, ``ValueError``),
+#: a claimed shape too large to allocate (``MemoryError``, ``OverflowError``).
+_NPY_ERRORS = (
+    ValueError,
+    TypeError,
+    OSError,
+    EOFError,
+    SyntaxError,
+    tokenize.TokenError,
+    MemoryError,
+    OverflowError,
+)
+
+
+def _read_npy(data: bytes) -> np.ndarray[Any, Any]:
+    """Read a ``.npy`` file held in memory, without pickle."""
+    array: np.ndarray[Any, Any] = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
+    return array
+
+
 class _Reader(Protocol):
     def exists(self, name: str) -> bool: ...
 
@@ -266,6 +301,7 @@ class _DirectoryReader:
 class _ZipReader:
     def __init__(self, archive: zipfile.ZipFile, source: Path) -> None:
         self.archive = archive
+        self.source = source
         names = [info.filename for info in archive.infolist()]
         for name in names:
             parts = name.split("/")
@@ -290,7 +326,14 @@ class _ZipReader:
         return name in self._names
 
     def read(self, name: str) -> bytes:
-        return self.archive.read(name)
+        try:
+            return self.archive.read(name)
+        except _ZIP_ERRORS as exc:
+            raise FormatError(
+                f"The member '{name}' of the archive '{self.source}' cannot be read: "
+                f"{type(exc).__name__}: {exc}. The archive is damaged or truncated; copy it "
+                "again from its source."
+            ) from exc
 
 
 @contextmanager
@@ -309,10 +352,14 @@ def _open_reader(source: Path) -> Iterator[_Reader]:
             "it is not a saved model."
         )
     try:
-        with zipfile.ZipFile(source) as archive:
-            yield _ZipReader(archive, source)
-    except zipfile.BadZipFile as exc:
-        raise FormatError(f"The archive '{source}' is damaged: {exc}.") from exc
+        archive = zipfile.ZipFile(source)
+    except _ZIP_ERRORS as exc:
+        raise FormatError(
+            f"The archive '{source}' is damaged: {type(exc).__name__}: {exc}. Copy it again "
+            "from its source."
+        ) from exc
+    with archive:
+        yield _ZipReader(archive, source)
 
 
 def _reject_constant(token: str) -> Any:
@@ -448,15 +495,13 @@ def load(path: PathLike) -> Any:
                     f"{MANIFEST}: it was damaged or modified. Restore the original file."
                 )
             try:
-                array: np.ndarray[Any, Any] = np.lib.format.read_array(
-                    io.BytesIO(data), allow_pickle=False
-                )
-            except (ValueError, OSError, EOFError, SyntaxError) as exc:
+                return _read_npy(data)
+            except _NPY_ERRORS as exc:
                 raise FormatError(
                     f"The array file '{name}' of '{source}' cannot be read without pickle: "
-                    f"{exc}. Only plain .npy arrays written by b2bclient are accepted."
+                    f"{type(exc).__name__}: {exc}. Only plain .npy arrays written by b2bclient "
+                    "are accepted."
                 ) from exc
-            return array
 
         decoder = Decoder(read_array, f"'{source}'")
         if not isinstance(manifest.get("model"), dict):

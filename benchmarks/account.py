@@ -1,0 +1,140 @@
+"""Benchmark the account view: the health score's back-test and portraits at scale.
+
+Two parts, each printing a table:
+
+* **back-test** (default 3 seeds x 5 000 organisations): the bundle is fitted at the generator's
+  landmark, the health score drawn there, and the planted churn in the 180 days after it read per
+  band (red, yellow, green) for the organisations alive at the landmark; the score's Harrell
+  concordance with the planted time to churn beside the planted hazard's own (the ceiling) and a
+  plain baseline (the churn part's probability alone). Both weightings are shown: equal (the
+  default) and fitted on the observed churn (``weights="auto"``).
+* **scale**: ``Models.fit`` and ``portraits`` of every organisation of a 100 000-organisation
+  base, seconds and peak resident memory, with the machine's load.
+
+Run ``python benchmarks/account.py`` (``--quick`` for a smoke run on small sizes,
+``--only backtest`` or ``--only scale``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def backtest(n: int, seeds: list[int]) -> pd.DataFrame:
+    """Return one row per seed and weighting: churn rate per band, ratio, concordances."""
+    import b2bclient as bc
+    from b2bclient.account import HealthScore
+    from b2bclient.churn.metrics import concordance_index_harrell
+
+    rows: list[dict[str, Any]] = []
+    for seed in seeds:
+        base, truth = bc.datasets.make_client_base(n, seed=seed, return_truth=True)
+        landmark = truth.landmark
+        end = base.summary()["last"].max() + pd.Timedelta("1ns")
+        models = bc.Models.fit(base, landmark)
+        churn = models.part("churn")
+        alive = truth.covariates.index
+        churned = truth.churned_at.reindex(alive)
+        within = (churned < landmark + pd.Timedelta("180D")).to_numpy()
+        days = ((churned.fillna(end) - landmark) / pd.Timedelta(days=1)).to_numpy()
+        event = churned.notna().to_numpy()
+        planted = (truth.covariates @ truth.hazard_coefficients).to_numpy()
+        c_planted = concordance_index_harrell(days, event, planted)
+        X = bc.features.build_features(base, landmark).reindex(alive)
+        p = churn.probability(X)
+        p = np.where(churn.at_risk(X), p, np.nanmedian(p))
+        c_churn = concordance_index_harrell(days, event, p)
+        for weights in ("equal", "auto"):
+            health = (
+                models.part("health")
+                if weights == "equal"
+                else HealthScore(weights="auto").fit(
+                    base.as_of(landmark), landmark, parts={"churn": churn}
+                )
+            )
+            score = health.score(base, landmark, churn=churn).reindex(alive)
+            rate = pd.Series(within).groupby(score["band"].to_numpy()).mean()
+            share = score["band"].value_counts(normalize=True)
+            rows.append(
+                {
+                    "seed": seed,
+                    "weights": weights,
+                    "red": rate.get("red", np.nan),
+                    "yellow": rate.get("yellow", np.nan),
+                    "green": rate.get("green", np.nan),
+                    "red/green": rate.get("red", np.nan) / rate.get("green", np.nan),
+                    "share red": share.get("red", 0.0),
+                    "share green": share.get("green", 0.0),
+                    "C score": concordance_index_harrell(days, event, -score["score"].to_numpy()),
+                    "C churn part": c_churn,
+                    "C planted": c_planted,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def scale(n: int) -> pd.DataFrame:
+    """Time each step (wall and CPU seconds, load); report the peak resident memory."""
+    import b2bclient as bc
+
+    rows: list[dict[str, Any]] = []
+
+    def timed(step: Any, run: Any) -> Any:
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = run()
+        rows.append(
+            {
+                "step": step(result) if callable(step) else step,
+                "seconds": time.perf_counter() - wall,
+                "CPU seconds": time.process_time() - cpu,
+                "load (1 min)": os.getloadavg()[0],
+            }
+        )
+        return result
+
+    as_of = "2025-01-01"
+    base = timed(f"make_client_base({n:,})", lambda: bc.datasets.make_client_base(n, seed=0))
+    models = timed("Models.fit", lambda: bc.Models.fit(base, as_of))
+    timed(
+        lambda f: f"portraits, frame ({len(f):,} rows)",
+        lambda: bc.portraits(base, as_of=as_of, models=models),
+    )
+    timed(
+        lambda t: f"portraits, JSON Lines ({len(t) / 2**20:,.0f} MiB)",
+        lambda: bc.portraits(base, as_of=as_of, models=models, format="jsonl"),
+    )
+    out = pd.DataFrame(rows)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+    print(f"peak resident memory of the process: {peak:.2f} GiB")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--only", choices=("backtest", "scale"), default=None)
+    args = parser.parse_args()
+    print(f"{platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()}")
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        if args.only in (None, "backtest"):
+            table = backtest(1_500 if args.quick else 5_000, [0] if args.quick else [0, 1, 2])
+            print("\nHealth score back-test: planted churn within 180 days of the landmark")
+            print(table.round(3).to_string(index=False))
+            print(table.groupby("weights").mean(numeric_only=True).round(3).to_string())
+        if args.only in (None, "scale"):
+            table = scale(5_000 if args.quick else 100_000)
+            print("\nPortraits at scale")
+            print(table.round(2).to_string(index=False))
+            print(f"load after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,548 @@
+"""LifecycleModel: when will an active project reach procurement, and will it get there at all.
+
+A multi-state model of the stages design -> production -> procurement -> delivery ->
+commissioning, with two competing exits (the project cancelled, the project ended with its
+organisation). Each stage's duration is a log-normal AFT model on the project's covariates at its
+start and the log-days of its earlier stages; each exit a cause-specific hazard, constant within
+a stage (see :mod:`b2bclient.lifecycle._fit`). Predictions integrate over the paths ahead (see
+:mod:`b2bclient.lifecycle._forecast` and :mod:`b2bclient.lifecycle._simulate`).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from b2bclient._exceptions import (
+    InvalidParameterError,
+    LookAheadError,
+    NotFittedError,
+)
+from b2bclient._time import to_duration
+from b2bclient.base import ClientBase
+from b2bclient.base._schema import STAGES
+from b2bclient.lifecycle._checks import check_base
+from b2bclient.lifecycle._checks import spans as check_spans
+from b2bclient.lifecycle._covariates import (
+    DEFAULT_COVARIATES,
+    DEFAULT_LOSS_COVARIATES,
+    project_covariates,
+)
+from b2bclient.lifecycle._fit import fit_exit, fit_transition
+from b2bclient.lifecycle._forecast import (
+    EXITS,
+    current_projects,
+    exit_rates,
+    forecast,
+    stage_means,
+    stage_sigmas,
+)
+from b2bclient.lifecycle._history import check_covariates, spells
+from b2bclient.lifecycle._reasons import reasons
+from b2bclient.lifecycle._simulate import draw_uniforms, simulate_paths
+
+__all__ = ["EXITS", "LifecycleModel"]
+
+Floats = npt.NDArray[np.float64]
+
+_OWNER = "LifecycleModel"
+_DAY = pd.Timedelta(days=1)
+_N = len(STAGES)
+_PROCUREMENT = STAGES.index("procurement")
+_SAMPLE = 400  # projects kept to average state occupation over
+
+
+def _log_days(stage: int) -> list[str]:
+    return [f"log_days_{s}" for s in STAGES[:stage]]
+
+
+class LifecycleModel(BaseEstimator):  # type: ignore[misc]
+    """Predict when active projects reach procurement, with a multi-state model of their stages.
+
+    A project passes design -> production -> procurement -> delivery -> commissioning and may
+    leave at any stage by one of two competing exits: ``cancelled`` (its organisation stays) or
+    ``organisation_lost`` (the project ends with the client relationship: its organisation,
+    active before, has recorded nothing since). :meth:`fit` reads the stage histories known before
+    `as_of` and fits, with lifelines,
+
+    * per stage, a log-normal accelerated failure time model of its duration on the project's
+      `covariates` (as of the project's start) and the log-days of the project's earlier stages,
+      censored by the exits and by `as_of`, with delayed entry for stages that started before the
+      project was recorded;
+    * per exit, a cause-specific proportional hazard, constant within each stage (a Cox model
+      stratified by stage for the coefficients, the Breslow estimate of a constant baseline per
+      stage): `covariates` for ``cancelled``, the organisation's churn-risk `loss_covariates` for
+      ``organisation_lost``.
+
+    :meth:`predict` integrates over the paths ahead of every active project. Nothing of lifelines
+    is kept: the fitted state is plain arrays and frames, saved by :func:`b2bclient.save`.
+
+    Parameters
+    ----------
+    covariates : sequence of str, default DEFAULT_COVARIATES
+        Covariates of the durations and of the project's own cancellation, from
+        :data:`~b2bclient.lifecycle.COVARIATES`: the project's expected value and its
+        organisation's features as known at the project's start.
+    loss_covariates : sequence of str, default DEFAULT_LOSS_COVARIATES
+        Covariates of the exit ``organisation_lost``: the organisation's churn risk at the
+        project's start.
+    horizons : sequence of str, default ("30D", "90D", "180D")
+        Horizons of the probabilities ``p_procurement_<days>d`` of :meth:`predict`.
+    penalizer : float, default 0.0
+        L2 penalty of the lifelines fits (0: plain maximum likelihood, whose 95% intervals are
+        reported in `coefficients_`).
+    n_draws : int, default 1024
+        Quasi-random paths per project (rounded up to a power of two).
+    random_state : int, default 0
+        Seed of the scrambled Sobol points: the same seed gives the same predictions.
+    window : str, optional
+        Fit on the time at risk within this window before `as_of` only (such as ``"365D"``):
+        spells that ended before it are left out and those running into it enter late (delayed
+        entry), so the durations and exit rates are those of the recent past. The earlier
+        stages' log-days and the covariates are still read from the whole history. None: all
+        history.
+
+    Attributes
+    ----------
+    as_of_ : pandas.Timestamp
+        The point in time of the fit; :meth:`predict` refuses an earlier one.
+    coefficients_ : pandas.DataFrame
+        Every fitted coefficient with its standard error and 95% interval: columns ``part``
+        (``duration``, ``cancelled`` or ``organisation_lost``), ``stage`` (for durations),
+        ``term``, ``coef``, ``se``, ``lower_95``, ``upper_95``. Duration terms act on the log of
+        the days (positive: slower), exit terms on the log hazard (positive: more exits);
+        ``log_sigma`` is the log of the spread of a stage's log-days.
+    penalizers_ : pandas.Series
+        The penalty each fit used: `penalizer`, or 0.01 where an unpenalised fit did not
+        converge (a ``ConvergenceWarning`` says so).
+    exit_rates_ : pandas.DataFrame
+        The baseline hazard per day of each exit in each stage (at covariates 0).
+    spells_ : pandas.DataFrame
+        Per stage, the spells fitted on and how they ended.
+    transitions_ : list of dict
+        Per stage: the preprocessor, term names, intercept, coefficients and sigma.
+    exits_ : dict
+        Per exit: the preprocessor, term names, coefficients and rate per stage.
+    covariate_sample_ : pandas.DataFrame
+        Covariates of up to 400 projects at their start, over which :meth:`state_occupation`
+        averages.
+
+    Examples
+    --------
+    >>> from b2bclient.datasets import make_client_base
+    >>> base = make_client_base(600, seed=2)
+    >>> model = LifecycleModel(n_draws=256).fit(base, as_of="2024-07-01")
+    >>> forecast = model.predict(base, as_of="2024-07-01")
+    >>> list(forecast.columns[:4])
+    ['project_id', 'organisation_id', 'stage', 'days_in_stage']
+    >>> bool(forecast["p_procurement_30d"].le(forecast["p_procurement_180d"]).all())
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        covariates: Sequence[str] = DEFAULT_COVARIATES,
+        loss_covariates: Sequence[str] = DEFAULT_LOSS_COVARIATES,
+        horizons: Sequence[str] = ("30D", "90D", "180D"),
+        penalizer: float = 0.0,
+        n_draws: int = 1024,
+        random_state: int = 0,
+        window: str | None = None,
+    ) -> None:
+        self.covariates = covariates
+        self.loss_covariates = loss_covariates
+        self.horizons = horizons
+        self.penalizer = penalizer
+        self.n_draws = n_draws
+        self.random_state = random_state
+        self.window = window
+
+    # ------------------------------------------------------------------------------ checks
+
+    def _check_params(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        names = check_covariates(self.covariates, name="covariates", owner=_OWNER)
+        loss = check_covariates(self.loss_covariates, name="loss_covariates", owner=_OWNER)
+        check_spans(self.horizons, "horizons", f"{_OWNER}")
+        p: Any = self.penalizer
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not math.isfinite(p) or p < 0:
+            raise InvalidParameterError(
+                f"The 'penalizer' parameter of {_OWNER} must be a non-negative number such as "
+                f"0.01. Got {p!r} instead."
+            )
+        for name, low in (("n_draws", 16), ("random_state", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {_OWNER} must be an integer of at least {low}. "
+                    f"Got {value!r} instead."
+                )
+        return names, loss
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "transitions_"):
+            raise NotFittedError(
+                f"This {_OWNER} is not fitted yet. Call fit(base, as_of=...) first."
+            )
+
+    # ------------------------------------------------------------------------------ fit
+
+    def fit(self, base: ClientBase, as_of: Any) -> LifecycleModel:
+        """Fit the stage durations and the exits on the stage histories known before `as_of`.
+
+        Parameters
+        ----------
+        base : ClientBase
+            The client base; only rows before `as_of` are read.
+        as_of : str or timestamp-like
+            The point in time of the fit.
+
+        Returns
+        -------
+        LifecycleModel
+            ``self``.
+
+        Raises
+        ------
+        InvalidParameterError
+            If a parameter is out of its domain, `base` is not a ClientBase, or too few stages
+            are known before `as_of` (for instance `as_of` before any data); the message says
+            which stage lacks history.
+        ConvergenceError
+            If a lifelines fit does not converge; raise `penalizer`.
+
+        Examples
+        --------
+        >>> from b2bclient.datasets import make_client_base
+        >>> base = make_client_base(600, seed=2)
+        >>> model = LifecycleModel().fit(base, as_of="2024-07-01")
+        >>> model.coefficients_["part"].unique().tolist()
+        ['duration', 'cancelled', 'organisation_lost']
+        """
+        names, loss = self._check_params()
+        t = check_base(base, as_of, "fit")
+        view = base.as_of(t)
+        history = spells(view, t)
+        if self.window is not None:
+            start = t - to_duration(self.window, name="window", owner=_OWNER)
+            started = pd.DatetimeIndex(history["started_at"])
+            stop = started + pd.to_timedelta(history["days"].to_numpy(), unit="D")
+            history = history[(stop > start)].copy()
+            late = ((start - pd.DatetimeIndex(history["started_at"])) / _DAY).to_numpy()
+            history["entry_days"] = np.maximum(history["entry_days"].to_numpy(), late)
+        if history.empty:
+            raise InvalidParameterError(
+                f"No project stage started before as_of={t} in the 'stages' table, so "
+                f"{_OWNER}.fit has nothing to learn from. Choose a later as_of."
+            )
+        wanted = list(dict.fromkeys(names + loss))
+        x = project_covariates(view, np.unique(history["row"].to_numpy()), wanted)
+        history = history.join(x, on="project_id")
+        usable = history["entry_days"].to_numpy() < history["days"].to_numpy()
+        # Spells that ended before their project was recorded carry nothing under delayed entry.
+        history = history[usable | (history["entry_days"].to_numpy() == 0)]
+        stage = history["stage"].to_numpy()
+        outcome = history["outcome"].astype(object).to_numpy()
+        transitions = []
+        summaries = []
+        for s, name in enumerate(STAGES):
+            rows = history[stage == s]
+            moved = int((rows["outcome"] == "moved_on").sum())
+            if moved < 5:
+                raise InvalidParameterError(
+                    f"Only {moved} project(s) left the {name!r} stage before as_of={t} (of "
+                    f"{len(rows)} that entered it): too few to fit its duration. Choose a later "
+                    f"as_of or give more history."
+                )
+            columns = list(names) + _log_days(s)
+            frame = rows.assign(event=(rows["outcome"] == "moved_on").to_numpy())
+            fitted = fit_transition(frame, columns, stage=name, penalizer=float(self.penalizer))
+            transitions.append(fitted)
+            table = fitted["summary"].reset_index()
+            table.columns = ["kind", "term", *table.columns[2:]]
+            table["term"] = np.where(
+                table["term"] == "Intercept",
+                np.where(table["kind"] == "mu", "intercept", "log_sigma"),
+                table["term"],
+            )
+            summaries.append(table.drop(columns="kind").assign(part="duration", stage=name))
+        exits = {}
+        for cause, columns in (("cancelled", list(names)), ("organisation_lost", list(loss))):
+            fitted = fit_exit(
+                history,
+                columns,
+                outcome == cause,
+                n_stages=_N,
+                cause=cause,
+                penalizer=float(self.penalizer),
+            )
+            exits[cause] = fitted
+            table = fitted["summary"].reset_index().rename(columns={"covariate": "term"})
+            summaries.append(table.assign(part=cause, stage=None))
+        coefficients = pd.concat(summaries, ignore_index=True)
+        self.coefficients_ = coefficients[
+            ["part", "stage", "term", "coef", "se", "lower_95", "upper_95"]
+        ]
+        self.transitions_ = transitions
+        self.exits_ = exits
+        self.penalizers_ = pd.Series(
+            [f["penalizer"] for f in transitions] + [exits[c]["penalizer"] for c in EXITS],
+            index=[f"duration[{s}]" for s in STAGES] + list(EXITS),
+            dtype=np.float64,
+            name="penalizer",
+        )
+        self.lag_ = _lags(transitions)
+        self.exit_rates_ = pd.DataFrame(
+            {cause: exits[cause]["rate"] for cause in EXITS},
+            index=pd.CategoricalIndex(
+                list(STAGES), categories=list(STAGES), ordered=True, name="stage"
+            ),
+        )
+        self.spells_ = (
+            pd.crosstab(
+                pd.Categorical.from_codes(stage, categories=list(STAGES), ordered=True),
+                history["outcome"],
+                dropna=False,
+            )
+            .rename_axis(index="stage", columns=None)
+            .astype(np.int64)
+        )
+        design = history[stage == 0]
+        rng = np.random.default_rng(int(self.random_state))
+        keep = rng.permutation(len(design))[:_SAMPLE]
+        self.covariate_sample_ = design.iloc[np.sort(keep)][wanted].reset_index(drop=True)
+        self.as_of_ = t
+        return self
+
+    # ------------------------------------------------------------------------------ predict
+
+    def predict(
+        self,
+        base: ClientBase,
+        as_of: Any,
+        *,
+        organisation_ids: Sequence[str] | None = None,
+        horizons: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Return, for every project active at `as_of`, when it will reach procurement.
+
+        Parameters
+        ----------
+        base : ClientBase
+            The client base; only rows before `as_of` are read.
+        as_of : str or timestamp-like
+            The point in time; not before the fit's `as_of_`.
+        organisation_ids : sequence of str, optional
+            Predict only the projects of these organisations (cheap for one account).
+        horizons : sequence of str, optional
+            Horizons of the probabilities; default the model's `horizons`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per active project, ordered by ``project_id``: ``project_id``,
+            ``organisation_id``, ``stage`` (its current stage), ``days_in_stage``, one
+            ``p_procurement_<days>d`` per horizon (procurement has started by `as_of` plus the
+            horizon: 1 for a project already in or past procurement), ``expected_procurement_at``
+            (the mean date, given it is reached), ``procurement_from`` and ``procurement_to``
+            (80% interval of that date) and ``p_cancel`` (the project ends before procurement).
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        LookAheadError
+            If `as_of` is before the fit's `as_of_` (the model has seen later data).
+        UnknownIdError
+            If an organisation of `organisation_ids` is not in `base`.
+        InvalidTablesError
+            If an active project has no stage known before `as_of`.
+        InvalidParameterError
+            If a horizon is not a positive duration.
+
+        Examples
+        --------
+        >>> from b2bclient.datasets import make_client_base
+        >>> base = make_client_base(600, seed=2)
+        >>> model = LifecycleModel(n_draws=256).fit(base, as_of="2024-07-01")
+        >>> one = model.predict(base, "2024-07-01", organisation_ids=["O-000007"])
+        >>> set(one["organisation_id"]) <= {"O-000007"}
+        True
+        """
+        self._check_fitted()
+        spans = check_spans(
+            self.horizons if horizons is None else horizons, "horizons", f"{_OWNER}.predict"
+        )
+        t = check_base(base, as_of, "predict")
+        return self._predict(base, t, organisation_ids, spans)[0]
+
+    def _predict(
+        self,
+        base: ClientBase,
+        t: pd.Timestamp,
+        organisation_ids: Sequence[str] | None,
+        spans: dict[str, float],
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        if t < self.as_of_:
+            raise LookAheadError(
+                f"This {_OWNER} was fitted as of {self.as_of_}, after the as_of={t} asked of "
+                f"predict: it has seen stage histories that were not known at {t}. Fit it at or "
+                f"before {t}."
+            )
+        view = base.as_of(t)
+        names = list(dict.fromkeys(list(self.covariates) + list(self.loss_covariates)))
+        current = current_projects(view, t, organisation_ids, names)
+        return forecast(self, current, spans, t), current
+
+    # ------------------------------------------------------------------------------ alerts
+
+    def alerts(
+        self,
+        base: ClientBase,
+        as_of: Any,
+        *,
+        within: str = "90D",
+        min_probability: float = 0.5,
+        organisation_ids: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Return the projects where sales should engage now: procurement is likely to start soon.
+
+        Parameters
+        ----------
+        base : ClientBase
+            The client base; only rows before `as_of` are read.
+        as_of : str or timestamp-like
+            The point in time.
+        within : str, default "90D"
+            How soon procurement must be likely to start.
+        min_probability : float, default 0.5
+            Smallest probability of procurement within `within` that raises an alert.
+        organisation_ids : sequence of str, optional
+            Only the projects of these organisations.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The projects still before procurement whose probability reaches `min_probability`,
+            most likely first: ``project_id``, ``organisation_id``, ``project``, ``stage``,
+            ``days_in_stage``, ``p_procurement_<days>d``, ``expected_procurement_at``,
+            ``procurement_from``, ``procurement_to``, ``p_cancel`` and ``reason`` (in plain words).
+
+        Raises
+        ------
+        InvalidParameterError
+            If `within` is not a positive duration or `min_probability` not in [0, 1].
+
+        Examples
+        --------
+        >>> from b2bclient.datasets import make_client_base
+        >>> base = make_client_base(600, seed=2)
+        >>> model = LifecycleModel(n_draws=256).fit(base, as_of="2024-07-01")
+        >>> alerts = model.alerts(base, "2024-07-01", within="90D", min_probability=0.6)
+        >>> bool((alerts["p_procurement_90d"] >= 0.6).all())
+        True
+        """
+        spans = check_spans([within], "within", f"{_OWNER}.alerts")
+        p: Any = min_probability
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= float(p) <= 1.0:
+            raise InvalidParameterError(
+                f"The 'min_probability' parameter of {_OWNER}.alerts must be a probability in "
+                f"[0, 1] such as 0.5. Got {p!r} instead."
+            )
+        self._check_fitted()
+        label = next(iter(spans))
+        t = check_base(base, as_of, "alerts")
+        forecast, current = self._predict(base, t, organisation_ids, spans)
+        before = forecast["stage"].cat.codes.to_numpy() < _PROCUREMENT
+        keep = np.flatnonzero(before & (forecast[label].to_numpy() >= float(p)))
+        order = keep[
+            np.lexsort((forecast["project_id"].to_numpy()[keep], -forecast[label].to_numpy()[keep]))
+        ]
+        out = forecast.iloc[order].reset_index(drop=True)
+        names = base.projects.set_index("project_id")["name"].astype(object)
+        out.insert(2, "project", out["project_id"].map(names).to_numpy())
+        out["reason"] = reasons(
+            self, out, current.iloc[order].reset_index(drop=True), label, spans[label]
+        )
+        return out
+
+    # ------------------------------------------------------------------------------ occupation
+
+    def state_occupation(self, days: Sequence[float]) -> pd.DataFrame:
+        """Return the probability of each state `days` after a project starts, on average.
+
+        Averages over the projects the model was fitted on (`covariate_sample_`, their
+        covariates at their start): each starts in design on day 0.
+
+        Parameters
+        ----------
+        days : sequence of float
+            Days since the start of the project (non-negative).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``days``; columns the five stages, ``completed`` and ``cancelled`` (either
+            exit), each row summing to 1.
+
+        Examples
+        --------
+        >>> from b2bclient.datasets import make_client_base
+        >>> base = make_client_base(600, seed=2)
+        >>> model = LifecycleModel(covariates=(), loss_covariates=(), n_draws=256)
+        >>> occupation = model.fit(base, as_of="2024-07-01").state_occupation([0, 180, 365])
+        >>> bool(np.allclose(occupation.sum(axis=1), 1.0))
+        True
+        """
+        self._check_fitted()
+        grid = np.asarray(days, dtype=np.float64)
+        if grid.ndim != 1 or not np.isfinite(grid).all() or (grid < 0).any():
+            raise InvalidParameterError(
+                f"The 'days' parameter of {_OWNER}.state_occupation must be a sequence of "
+                f"non-negative numbers of days. Got {days!r} instead."
+            )
+        sample = self.covariate_sample_.assign(code=0)
+        mu = stage_means(self, sample)
+        rate = exit_rates(self, sample)
+        u = draw_uniforms(int(self.n_draws), _N, int(self.random_state))
+        paths = simulate_paths(
+            first=0,
+            spent=np.zeros(len(sample)),
+            base_mu=mu,
+            lag=self.lag_,
+            sigma=stage_sigmas(self),
+            rate=rate,
+            stop=_N,
+            u=u,
+        )
+        columns = [*STAGES, "completed", "cancelled"]
+        out = np.zeros((len(grid), len(columns)))
+        for i, d in enumerate(grid):
+            cum = np.zeros_like(paths.start[0])
+            for j in range(_N):
+                cum += rate[:, j][:, None] * np.clip(d - paths.start[j], 0.0, paths.days[j])
+            alive = np.exp(-cum)
+            for j in range(_N):
+                inside = (paths.start[j] <= d) & (d < paths.start[j + 1])
+                out[i, j] = float((alive * inside).mean())
+            out[i, _N] = float((alive * (paths.start[_N] <= d)).mean())
+        out[:, -1] = 1.0 - out[:, :-1].sum(axis=1)
+        return pd.DataFrame(out, index=pd.Index(grid, name="days"), columns=columns)
+
+
+def _lags(transitions: list[dict[str, Any]]) -> Floats:
+    """Return ``lag[j, k]``: the coefficient of stage ``k``'s log-days in stage ``j``'s mean."""
+    lag = np.zeros((_N, _N))
+    for j, fitted in enumerate(transitions):
+        names = list(fitted["names"])
+        for k, column in enumerate(_log_days(j)):
+            if column in names:
+                lag[j, k] = float(fitted["coef"][names.index(column)])
+    return lag

@@ -1,0 +1,577 @@
+"""WinModel: the calibrated probability that a deal is won, and when it closes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted
+
+from b2bclient._exceptions import InvalidParameterError, NotFittedError
+from b2bclient._time import to_duration, to_timestamp
+from b2bclient.base import ClientBase
+from b2bclient.pipeline._close import fit_close_time, p_close_between
+from b2bclient.pipeline._frame import (
+    open_deal_snapshots,
+    training_snapshots,
+)
+
+__all__ = ["DEFAULT_EXTRACTORS", "WinModel"]
+
+#: The organisation features a WinModel reads by default.
+DEFAULT_EXTRACTORS: tuple[str, ...] = ("purchasing", "pipeline", "contracts", "engagement")
+
+Floats = npt.NDArray[np.float64]
+_OWNER = "WinModel"
+_ID_COLUMNS = ("deal_id", "organisation_id", "at", "amount", "won")
+_METHODS = ("isotonic", "sigmoid")
+
+
+def _check_base(base: Any, owner: str) -> ClientBase:
+    if not isinstance(base, ClientBase):
+        raise InvalidParameterError(
+            f"{owner} needs a ClientBase. Got {type(base).__name__} instead."
+        )
+    return base
+
+
+class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """Predict whether a deal is won: a calibrated logistic model of deal outcome.
+
+    Two ways to use it:
+
+    * on a client base: ``fit(base, as_of=t)`` learns from the deals closed before ``t``, each
+      seen as it was before it closed (at its creation and at every feature snapshot at which it
+      was still open: what was known then, never its outcome or closing time), with its own
+      attributes (channel, amount relative to the organisation's usual order, touchpoints in the
+      90 days before, project stage, age) and its organisation's features at that time.
+      ``predict_proba(base, as_of=t)`` then scores the deals open at ``t``,
+      :meth:`p_close_within` gives the chance each closes (and closes won) within a horizon from a
+      lognormal time to close per channel, and :meth:`drivers` names what moves each deal's odds;
+    * as a plain scikit-learn binary classifier on a deal-feature matrix: ``fit(X, y)``,
+      ``predict_proba(X)`` (the matrix of :meth:`deal_frame` or any numeric matrix).
+
+    The classifier is the shared :func:`~b2bclient.features.preprocessor` followed by an
+    L2-penalised logistic regression, calibrated by cross-validation
+    (:class:`~sklearn.calibration.CalibratedClassifierCV` with ``ensemble=False``: the
+    calibration map is learnt from out-of-fold predictions, the model on all rows), so the
+    drivers are exact contributions to one model's log-odds.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse strength of the L2 penalty of the logistic regression.
+    method : {"isotonic", "sigmoid"}, default="isotonic"
+        Calibration map.
+    cv : int, default=5
+        Folds of the calibration.
+    every : str or pandas.Timedelta, default="60D"
+        Spacing of the feature snapshots at which open deals are seen (fit on a base).
+    lookback : str or pandas.Timedelta, default="730D"
+        Deals created this long before ``as_of`` are learnt from (fit on a base).
+    extractors : optional
+        Organisation features, as ``extractors=`` of ``build_features``; by default
+        :data:`DEFAULT_EXTRACTORS` (purchasing, pipeline, contracts and engagement: the
+        organisation's history of winning, its contracts and its contact with sales). None uses
+        every registered extractor (slower to fit, no better on the synthetic data).
+    random_state : int or None, default=0
+        Seed of the shuffled, stratified calibration folds.
+
+    Attributes
+    ----------
+    model_ : sklearn.calibration.CalibratedClassifierCV
+        The calibrated pipeline.
+    classes_ : numpy.ndarray
+        The two classes (``[False, True]`` after a fit on a base).
+    n_features_in_ : int
+        Columns of the deal-feature matrix.
+    feature_names_in_ : numpy.ndarray of str
+        Their names, when fitted on a frame.
+    close_time_ : pandas.DataFrame or None
+        ``mu`` and ``sigma`` of the log days to close per channel (``"*"`` pooled), fitted on a
+        base with the deals open at ``as_of`` as censored; None after ``fit(X, y)``.
+    as_of_ : pandas.Timestamp or None
+        The cut-off of a fit on a base.
+    training_rows_ : int
+        Rows learnt from.
+    matrix_mean_ : numpy.ndarray
+        Mean of the model matrix over the training rows (the reference of :meth:`drivers`).
+
+    Examples
+    --------
+    >>> from b2bclient.datasets import make_client_base
+    >>> base = make_client_base(150, seed=2)
+    >>> model = WinModel().fit(base, as_of="2024-07-01")
+    >>> p = model.predict_proba(base, as_of="2024-07-01")
+    >>> bool(p.between(0, 1).all()), p.index.name
+    (True, 'deal_id')
+    """
+
+    def __init__(
+        self,
+        *,
+        C: float = 1.0,
+        method: str = "isotonic",
+        cv: int = 5,
+        every: Any = "60D",
+        lookback: Any = "730D",
+        extractors: Any = DEFAULT_EXTRACTORS,
+        random_state: int | None = 0,
+    ) -> None:
+        self.C = C
+        self.method = method
+        self.cv = cv
+        self.every = every
+        self.lookback = lookback
+        self.extractors = extractors
+        self.random_state = random_state
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.allow_nan = True
+        return tags
+
+    # ------------------------------------------------------------------------------ frames
+
+    def deal_frame(self, base: ClientBase, as_of: Any) -> pd.DataFrame:
+        """Return the deals open at `as_of` with the features the model reads.
+
+        Parameters
+        ----------
+        base : ClientBase
+            The client base; only rows before `as_of` are read.
+        as_of : str or pandas.Timestamp
+            The cut-off.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``deal_id``, ``organisation_id``, ``at``, ``amount``, the deal's attributes
+            (``deal__*``) and its organisation's features, one row per open deal.
+
+        Examples
+        --------
+        >>> from b2bclient.datasets import make_client_base
+        >>> frame = WinModel().deal_frame(make_client_base(150, seed=2), "2024-07-01")
+        >>> frame.columns[:6].tolist()
+        ['deal_id', 'organisation_id', 'at', 'amount', 'deal__channel', 'deal__stage']
+        """
+        base = _check_base(base, f"{_OWNER}.deal_frame")
+        as_of = to_timestamp(as_of, owner=f"{_OWNER}.deal_frame")
+        return open_deal_snapshots(base, as_of, extractors=self.extractors)
+
+    def training_frame(self, base: ClientBase, as_of: Any) -> pd.DataFrame:
+        """Return the rows a fit on `base` as of `as_of` learns from, with the label ``won``.
+
+        Every deal closed before `as_of` (created within `lookback`) seen at its creation
+        (``deal__age_days`` 0) and at every feature snapshot at which it was still open. Useful
+        to evaluate a model fitted earlier on the deals that closed since: take the rows with
+        ``at`` after its cut-off.
+
+        Parameters
+        ----------
+        base : ClientBase
+            The client base.
+        as_of : str or pandas.Timestamp
+            The cut-off.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``deal_id``, ``organisation_id``, ``at``, ``amount``, ``won``, then the features.
+
+        Raises
+        ------
+        InvalidTablesError
+            When no won and lost deals closed before `as_of` within `lookback`.
+
+        Examples
+        --------
+        >>> from b2bclient.datasets import make_client_base
+        >>> rows = WinModel().training_frame(make_client_base(150, seed=2), "2024-07-01")
+        >>> bool((rows["at"] < pd.Timestamp("2024-07-01")).all())
+        True
+        """
+        base = _check_base(base, f"{_OWNER}.training_frame")
+        self._params()
+        return training_snapshots(
+            base,
+            to_timestamp(as_of, owner=f"{_OWNER}.training_frame"),
+            every=self.every,
+            lookback=self.lookback,
+            extractors=self.extractors,
+        )
+
+    def _params(self) -> None:
+        if self.method not in _METHODS:
+            raise InvalidParameterError(
+                f"The 'method' parameter of {_OWNER} must be one of {list(_METHODS)}. "
+                f"Got {self.method!r} instead."
+            )
+        C = self.C
+        if isinstance(C, bool) or not isinstance(C, (int, float)) or not np.isfinite(C) or C <= 0:
+            raise InvalidParameterError(
+                f"The 'C' parameter of {_OWNER} must be a positive number such as 0.1. "
+                f"Got {C!r} instead."
+            )
+        if isinstance(self.cv, bool) or not isinstance(self.cv, (int, np.integer)) or self.cv < 2:
+            raise InvalidParameterError(
+                f"The 'cv' parameter of {_OWNER} must be an integer of at least 2. "
+                f"Got {self.cv!r} instead."
+            )
+
+    # --------------------------------------------------------------------------------- fit
+
+    def fit(self, X: Any, y: Any = None, *, as_of: Any = None) -> WinModel:
+        """Fit on a client base as of `as_of`, or on a deal-feature matrix `X` with labels `y`.
+
+        Parameters
+        ----------
+        X : ClientBase or array-like of shape (n_deals, n_features)
+            A client base (then `as_of` is required and `y` must be None) or a feature matrix.
+        y : array-like of shape (n_deals,), optional
+            Binary outcomes when `X` is a matrix.
+        as_of : str or pandas.Timestamp, optional
+            The cut-off when `X` is a client base: deals closed before it are learnt from.
+
+        Returns
+        -------
+        WinModel
+            self.
+
+        Raises
+        ------
+        InvalidParameterError
+            For a parameter outside its domain, a missing `as_of` or labels with a base.
+        InvalidTablesError
+            When no won and lost deals closed before `as_of` to learn from.
+        """
+        self._params()
+        if isinstance(X, ClientBase):
+            if y is not None:
+                raise InvalidParameterError(
+                    f"{_OWNER}.fit(base, as_of=...) reads the outcomes from the base; y must be "
+                    "None."
+                )
+            as_of = to_timestamp(as_of, owner=_OWNER)
+            frame = self.training_frame(X, as_of)
+            features = frame.drop(columns=list(_ID_COLUMNS))
+            self._fit_matrix(features, frame["won"].to_numpy(bool))
+            self.close_time_ = self._fit_close_time(X, as_of)
+            self.as_of_ = as_of
+            return self
+        if as_of is not None:
+            raise InvalidParameterError(
+                f"{_OWNER}.fit takes as_of only with a ClientBase; got a {type(X).__name__}."
+            )
+        self._fit_matrix(X, y)
+        self.close_time_ = None
+        self.as_of_ = None
+        return self
+
+    def _fit_matrix(self, X: Any, y: Any) -> None:
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold
+        from sklearn.pipeline import make_pipeline
+        from sklearn.utils.validation import validate_data
+
+        from b2bclient.features import preprocessor
+
+        if y is None:
+            raise InvalidParameterError(
+                f"{_OWNER} requires y to be passed, but the target y is None: give the outcomes "
+                "with a feature matrix, or fit on a ClientBase with as_of."
+            )
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, y, reset=True, skip_check_array=True)
+            frame = X
+        else:
+            Xa, y = validate_data(self, X, y, reset=True, ensure_all_finite="allow-nan")
+            frame = pd.DataFrame(np.asarray(Xa, dtype=np.float64))
+            frame.columns = [f"x{i}" for i in range(frame.shape[1])]
+        y = np.asarray(y)
+        kind = type_of_target(y, input_name="y", raise_unknown=True)
+        if kind != "binary":
+            raise InvalidParameterError(
+                f"Only binary classification is supported. {_OWNER} predicts won or not; y is "
+                f"{kind} with {len(np.unique(y))} classes."
+            )
+        classes, counts = np.unique(y, return_counts=True)
+        if len(classes) < 2:
+            raise InvalidParameterError(
+                f"{_OWNER} needs both outcomes in y to learn from; y holds only one class: "
+                f"{classes.tolist()}."
+            )
+        cv = int(min(self.cv, counts.min()))
+        if cv < 2:
+            raise InvalidParameterError(
+                f"{_OWNER} needs at least 2 examples of each outcome to calibrate; got "
+                f"{dict(zip(classes.tolist(), counts.tolist(), strict=True))}."
+            )
+        pipe = make_pipeline(preprocessor(), LogisticRegression(C=float(self.C), max_iter=2000))
+        # Shuffled folds: the rows come ordered by time and by kind (creation, then snapshots).
+        folds = StratifiedKFold(cv, shuffle=True, random_state=self.random_state)
+        model = CalibratedClassifierCV(pipe, method=self.method, cv=folds, ensemble=False)
+        model.fit(frame, y)
+        # The folds object is not needed after the fit and cannot be saved without pickle.
+        model.set_params(cv=cv)
+        pipe_all = model.calibrated_classifiers_[0].estimator
+        self.matrix_mean_ = np.asarray(pipe_all[0].transform(frame), dtype=np.float64).mean(axis=0)
+        self.model_ = model
+        self.classes_ = model.classes_
+        self.training_rows_ = len(y)
+
+    def _fit_close_time(self, base: ClientBase, as_of: pd.Timestamp) -> pd.DataFrame:
+        deals = base.as_of(as_of).deals
+        span = to_duration(self.lookback, name="lookback", owner=_OWNER)
+        deals = deals[deals["created_at"] >= as_of - span]
+        event = (deals["status"] != "open").to_numpy()
+        stop = deals["closed_at"].where(event, as_of)
+        days = ((stop - deals["created_at"]) / pd.Timedelta(days=1)).to_numpy(np.float64)
+        channel = deals["channel"].astype(object).where(deals["channel"].notna(), "other")
+        return fit_close_time(channel, days, event)
+
+    # ------------------------------------------------------------------------- persistence
+
+    def _b2b_get_state(self) -> dict[str, Any]:
+        """Return the fitted state with the calibrated model taken apart into storable pieces."""
+        state = {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
+        model = state.pop("model_")
+        cal = model.calibrated_classifiers_[0]
+        state["calibration_"] = {
+            "params": model.get_params(deep=False),
+            "estimator": cal.estimator,
+            "calibrators": list(cal.calibrators),
+            "method": cal.method,
+            "classes": cal.classes,
+            "fitted": {
+                k: getattr(model, k)
+                for k in ("classes_", "n_features_in_", "feature_names_in_")
+                if hasattr(model, k)
+            },
+        }
+        return state
+
+    def _b2b_set_state(self, state: dict[str, Any]) -> None:
+        """Rebuild the calibrated model from :meth:`_b2b_get_state`."""
+        from sklearn.calibration import CalibratedClassifierCV, _CalibratedClassifier
+
+        state = dict(state)
+        parts = state.pop("calibration_")
+        model = CalibratedClassifierCV(**parts["params"])
+        model.calibrated_classifiers_ = [
+            _CalibratedClassifier(
+                parts["estimator"],
+                parts["calibrators"],
+                classes=parts["classes"],
+                method=parts["method"],
+            )
+        ]
+        for k, v in parts["fitted"].items():
+            setattr(model, k, v)
+        for k, v in state.items():
+            setattr(self, k, v)
+        self.model_ = model
+
+    # ----------------------------------------------------------------------------- predict
+
+    def _check(self) -> None:
+        try:
+            check_is_fitted(self, "model_")
+        except Exception as exc:
+            raise NotFittedError(
+                f"This {_OWNER} is not fitted yet: call fit(base, as_of=...) or fit(X, y) first."
+            ) from exc
+
+    def _matrix(self, X: Any) -> Any:
+        from sklearn.utils.validation import validate_data
+
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, reset=False, skip_check_array=True)
+            names = getattr(self, "feature_names_in_", None)
+            return X if names is None else X[list(names)]
+        Xa = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        frame = pd.DataFrame(np.asarray(Xa, dtype=np.float64))
+        frame.columns = [f"x{i}" for i in range(frame.shape[1])]
+        return frame
+
+    def _scored(self, base: ClientBase, as_of: Any, owner: str) -> tuple[pd.DataFrame, Floats]:
+        base = _check_base(base, owner)
+        as_of = to_timestamp(as_of, owner=owner)
+        frame = self.deal_frame(base, as_of)
+        if not len(frame):
+            return frame, np.zeros(0)
+        p = self.model_.predict_proba(self._matrix(frame[list(self.feature_names_in_)]))
+        return frame, np.asarray(p[:, list(self.classes_).index(self.classes_[-1])], dtype=float)
+
+    def predict_proba(self, X: Any, as_of: Any = None) -> Any:
+        """Return win probabilities.
+
+        Parameters
+        ----------
+        X : ClientBase or array-like of shape (n_deals, n_features)
+            A client base (with `as_of`): score the deals open at `as_of`; or a feature matrix.
+        as_of : str or pandas.Timestamp, optional
+            The cut-off, with a base.
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            With a base: the probability that each deal open at `as_of` is won, indexed by
+            ``deal_id``. With a matrix: an array of shape (n_deals, 2), the columns following
+            `classes_`.
+
+        Raises
+        ------
+        NotFittedError
+            Before fit.
+        """
+        self._check()
+        if isinstance(X, ClientBase):
+            if getattr(self, "feature_names_in_", None) is None:
+                raise InvalidParameterError(
+                    f"This {_OWNER} was fitted on a plain matrix; fit it on a ClientBase (or on "
+                    "the frame of deal_frame) to score a base."
+                )
+            frame, p = self._scored(X, as_of, f"{_OWNER}.predict_proba")
+            return pd.Series(p, index=pd.Index(frame["deal_id"], name="deal_id"), name="p_win")
+        proba = self.model_.predict_proba(self._matrix(X))
+        return np.asarray(proba, dtype=np.float64)
+
+    def predict(self, X: Any) -> Any:
+        """Return the more likely outcome of each row of the matrix `X`."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def p_close_within(self, base: ClientBase, as_of: Any, horizon: Any = "90D") -> pd.DataFrame:
+        """Return, per deal open at `as_of`, the chance it closes, and closes won, within `horizon`.
+
+        The time to close is a lognormal per channel (`close_time_`); a deal open at `as_of` has
+        survived its age, so ``p_close = P(T < age + horizon | T >= age)``. Outcome and closing
+        time are taken as independent given the features (the win probability already depends on
+        the deal's age): ``p_won = p_win * p_close``.
+
+        Parameters
+        ----------
+        base : ClientBase
+            The client base.
+        as_of : str or pandas.Timestamp
+            The cut-off.
+        horizon : str or pandas.Timedelta, default "90D"
+            A positive duration.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``deal_id``: ``organisation_id``, ``channel``, ``amount``, ``age_days``,
+            ``p_win``, ``p_close``, ``p_won`` and ``expected_won`` (``amount * p_won``).
+
+        Raises
+        ------
+        InvalidParameterError
+            For a horizon that is not positive, or a model fitted on a plain matrix.
+
+        Examples
+        --------
+        >>> from b2bclient.datasets import make_client_base
+        >>> base = make_client_base(150, seed=2)
+        >>> m = WinModel().fit(base, as_of="2024-07-01")
+        >>> out = m.p_close_within(base, "2024-07-01", horizon="30D")
+        >>> bool((out["p_won"] <= out["p_win"]).all())
+        True
+        """
+        owner = f"{_OWNER}.p_close_within"
+        self._check()
+        span = to_duration(horizon, owner=owner)
+        if getattr(self, "close_time_", None) is None:
+            raise InvalidParameterError(
+                f"{owner} needs the time to close, which a fit on a ClientBase learns; this "
+                "model was fitted on a plain matrix."
+            )
+        frame, p = self._scored(base, as_of, owner)
+        close = self.close_time_
+        channel = frame["deal__channel"].astype(object).to_numpy() if len(frame) else np.array([])
+        known = np.isin(channel, close.index)
+        key = np.where(known, channel, "*")
+        mu = close["mu"].reindex(key).to_numpy(np.float64)
+        sigma = close["sigma"].reindex(key).to_numpy(np.float64)
+        age = frame["deal__age_days"].to_numpy(np.float64) if len(frame) else np.zeros(0)
+        p_close = p_close_between(mu, sigma, age, span / pd.Timedelta(days=1))
+        amount = frame["amount"].to_numpy(np.float64) if len(frame) else np.zeros(0)
+        out = pd.DataFrame(
+            {
+                "organisation_id": frame["organisation_id"].to_numpy(object) if len(frame) else [],
+                "channel": channel,
+                "amount": amount,
+                "age_days": age,
+                "p_win": p,
+                "p_close": p_close,
+                "p_won": p * p_close,
+                "expected_won": amount * p * p_close,
+            },
+            index=pd.Index(frame["deal_id"] if len(frame) else [], name="deal_id", dtype=object),
+        )
+        return out
+
+    def drivers(self, base: ClientBase, as_of: Any, *, k: int = 3) -> pd.DataFrame:
+        """Return the `k` features that move each open deal's log-odds most, with their effect.
+
+        The effect of a feature is its coefficient times the deal's value minus the mean value
+        over the training rows, on the model matrix: positive raises the odds of winning against
+        an average deal, negative lowers them. They sum (over all features) to the deal's
+        uncalibrated log-odds minus those of the average deal.
+
+        Parameters
+        ----------
+        base : ClientBase
+            The client base.
+        as_of : str or pandas.Timestamp
+            The cut-off.
+        k : int, default 3
+            Drivers per deal.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Long format, ``k`` rows per deal open at `as_of`: ``deal_id``, ``rank`` (1 first),
+            ``feature`` (a column of the model matrix, e.g. ``deal__channel=tender``) and
+            ``effect`` (log-odds).
+
+        Examples
+        --------
+        >>> from b2bclient.datasets import make_client_base
+        >>> base = make_client_base(150, seed=2)
+        >>> d = WinModel().fit(base, as_of="2024-07-01").drivers(base, "2024-07-01", k=2)
+        >>> d.columns.tolist()
+        ['deal_id', 'rank', 'feature', 'effect']
+        """
+        owner = f"{_OWNER}.drivers"
+        self._check()
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise InvalidParameterError(
+                f"The 'k' parameter of {owner} must be a positive integer. Got {k!r} instead."
+            )
+        base = _check_base(base, owner)
+        frame = self.deal_frame(base, to_timestamp(as_of, owner=owner))
+        pipe = self.model_.calibrated_classifiers_[0].estimator
+        pre, lr = pipe[0], pipe[-1]
+        Z = pre.transform(self._matrix(frame[list(self.feature_names_in_)]))
+        names = np.asarray(pre.get_feature_names_out(), dtype=object)
+        effect = (np.asarray(Z, dtype=np.float64) - self.matrix_mean_) * lr.coef_[0]
+        k = int(min(k, effect.shape[1]))
+        top = np.argsort(-np.abs(effect), axis=1, kind="stable")[:, :k]
+        rows = np.repeat(np.arange(len(frame)), k)
+        return pd.DataFrame(
+            {
+                "deal_id": frame["deal_id"].to_numpy(object)[rows],
+                "rank": np.tile(np.arange(1, k + 1), len(frame)),
+                "feature": names[top.ravel()],
+                "effect": effect[rows, top.ravel()],
+            }
+        )

@@ -1,0 +1,41 @@
+"""Segmenter recovers the planted segments: a small version of the benchmark in docs/benchmarks.md.
+
+``benchmarks/segment.py`` runs 5 000 organisations, 3 seeds and two difficulties with
+``n_segments="auto"``; here one base of 1 500 organisations at difficulty 0, with every figure
+measured in the same run: the supervised ceiling (a gradient-boosting classifier trained on the
+true segments, 5-fold cross-validated, 50 boosting iterations to keep the suite fast), plain
+``KMeans(5)`` on standardised features and the Bayes-optimal assignment from the latent traits.
+
+At 1 500 organisations the BIC of ``"auto"`` prefers 2 segments (the penalty outweighs the gain
+of the smaller segments; at 5 000 it chooses 5 or 6), so the mixture is given the planted number
+here. Measured: ARI 0.387 against a ceiling of 0.488 (0.79) and plain KMeans 0.237 (1.63 times).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from b2bclient.datasets import make_client_base
+from b2bclient.features import build_features
+from b2bclient.segment._recovery import recovery
+
+
+@pytest.mark.slow
+def test_the_mixture_nears_the_ceiling_and_beats_plain_kmeans() -> None:
+    base, truth = make_client_base(1_500, seed=0, difficulty=0.0, return_truth=True)
+    X = build_features(base, as_of="2025-01-01")
+    r = recovery(
+        X,
+        truth.segment,
+        traits=truth.traits,
+        difficulty=0.0,
+        methods=("gmm",),
+        n_segments=5,
+        supervised_iter=50,
+    )
+    gmm = r["gmm"]
+    assert gmm["n_segments"] == 5
+    assert gmm["ari"] >= 0.75 * r["supervised"], r
+    assert gmm["ari"] >= 1.5 * r["plain_kmeans"], r
+    # The ceilings are ordered: the observable features never beat the latent traits.
+    assert r["plain_kmeans"] < r["supervised"] < r["bayes"], r
