@@ -449,6 +449,25 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Return the share of deals in `X` whose outcome :meth:`predict` gets right.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_deals, n_features)
+            A deal-feature matrix, as :meth:`fit` takes it.
+        y : array-like of shape (n_deals,)
+            The outcomes, 1 for won and 0 for lost.
+        sample_weight : array-like of shape (n_deals,), optional
+            A weight per deal.
+
+        Returns
+        -------
+        float
+            The (weighted) accuracy.
+        """
+        return float(super().score(X, y, sample_weight=sample_weight))
+
     def p_close_within(self, base: ClientBase, as_of: Any, horizon: Any = "90D") -> pd.DataFrame:
         """Return, per deal open at `as_of`, the chance it closes, and closes won, within `horizon`.
 
