@@ -38,11 +38,12 @@ class ReadWrite:
 
     _tables: dict[str, pd.DataFrame]
 
-    @classmethod
-    def _load(
-        cls, frames: Mapping[str, Any], options: LoadOptions, *, stacklevel: int = 4
-    ) -> ClientBase:
-        raise NotImplementedError  # ClientBase validates and builds
+    if TYPE_CHECKING:  # ClientBase, which this mixes into, validates and builds
+
+        @classmethod
+        def _load(
+            cls, frames: Mapping[str, Any], options: LoadOptions, *, stacklevel: int = 4
+        ) -> ClientBase: ...
 
     def to_parquet(self, path: str | Path) -> None:
         """Write one Parquet file per table into the directory `path` (needs the ``parquet`` extra).
