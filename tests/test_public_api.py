@@ -88,11 +88,17 @@ PUBLIC = {
         "TABLE_NAMES",
         "ClientBase",
         "Column",
+        "PartitionedClientBase",
         "TableSchema",
         "deals_from_orders",
         "empty_table",
     ],
-    "b2bclient.datasets": ["SyntheticTruth", "make_client_base", "procurement_oracle"],
+    "b2bclient.datasets": [
+        "SyntheticTruth",
+        "make_client_base",
+        "procurement_oracle",
+        "write_client_base",
+    ],
     "b2bclient.features": [
         "Contracts",
         "ENTRY_POINT_GROUP",

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from b2bclient._exceptions import B2BClientWarning
+from b2bclient._exceptions import B2BClientWarning, InvalidParameterError
 from b2bclient.base import _io
 from b2bclient.base._options import LoadOptions
 
 if TYPE_CHECKING:
     from b2bclient.base._clientbase import ClientBase
+    from b2bclient.base._partitioned import PartitionedClientBase
 
 __all__ = ["ReadWrite"]
 
@@ -45,10 +46,42 @@ class ReadWrite:
             cls, frames: Mapping[str, Any], options: LoadOptions, *, stacklevel: int = 4
         ) -> ClientBase: ...
 
-    def to_parquet(self, path: str | Path) -> None:
+        def reference_positions(self, table: str, column: str) -> Any: ...
+
+    def to_parquet(
+        self,
+        path: str | Path,
+        *,
+        partition_by: str | None = None,
+        n_partitions: int | None = None,
+    ) -> None:
         """Write one Parquet file per table into the directory `path` (needs the ``parquet`` extra).
 
         Values, dtypes, nulls and times (to the nanosecond) round-trip exactly.
+
+        With ``partition_by="holding"`` the base is written as a partitioned base for
+        :meth:`open_parquet` (see ``docs/scale.md``): every table is a Parquet dataset of
+        `n_partitions` files, an organisation's partition is decided by the top of its holding
+        (a group stays together), the rows of an organisation follow it (deal lines follow their
+        deal, stages their project, relationships their source organisation), ``products`` is
+        written once, and ``manifest.json`` records the format version, the partitions, their
+        row counts and key ranges. The directory must be new or empty.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            The directory.
+        partition_by : {None, "holding"}
+            None writes one file per table, as :meth:`read_parquet` reads.
+        n_partitions : int, optional
+            Number of partitions with ``partition_by="holding"`` (default: one per 20 000
+            organisations).
+
+        Raises
+        ------
+        InvalidParameterError
+            For another `partition_by`, a bad `n_partitions`, or a non-empty directory when
+            partitioning.
 
         Examples
         --------
@@ -60,8 +93,72 @@ class ReadWrite:
         ...     base.to_parquet(d)
         ...     ClientBase.read_parquet(d).equals(base)
         True
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     base.to_parquet(d, partition_by="holding", n_partitions=2)
+        ...     ClientBase.open_parquet(d)
+        PartitionedClientBase(n_partitions=2, organisations=1)
         """
-        _io.to_parquet(self._tables, Path(path))
+        if partition_by is None:
+            if n_partitions is not None:
+                raise InvalidParameterError(
+                    "The 'n_partitions' parameter of ClientBase.to_parquet applies with "
+                    "partition_by='holding'. Got partition_by=None."
+                )
+            _io.to_parquet(self._tables, Path(path))
+            return
+        if partition_by != "holding":
+            raise InvalidParameterError(
+                "The 'partition_by' parameter of ClientBase.to_parquet must be None or "
+                f"'holding'. Got {partition_by!r} instead."
+            )
+        if n_partitions is None:
+            n_partitions = max(1, -(-len(self._tables["organisations"]) // 20_000))
+        if isinstance(n_partitions, bool) or not isinstance(n_partitions, int) or n_partitions < 1:
+            raise InvalidParameterError(
+                "The 'n_partitions' parameter of ClientBase.to_parquet must be a positive "
+                f"integer. Got {n_partitions!r} instead."
+            )
+        from b2bclient.base._layout import write_partitioned
+
+        write_partitioned(self._tables, self.reference_positions, Path(path), n_partitions)
+
+    @classmethod
+    def open_parquet(cls, path: str | Path) -> PartitionedClientBase:
+        """Open a partitioned base written by ``to_parquet(path, partition_by="holding")``.
+
+        Only the manifest is read here: partitions are read where they are processed (on the
+        Dask workers), one at a time. See :class:`PartitionedClientBase`.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            The directory holding ``manifest.json``.
+
+        Returns
+        -------
+        PartitionedClientBase
+
+        Raises
+        ------
+        InvalidParameterError
+            If `path` holds no partitioned base, a later format version or misses files.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from b2bclient.base import ClientBase
+        >>> from b2bclient.datasets import make_client_base
+        >>> base = make_client_base(200, seed=1)
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     base.to_parquet(d, partition_by="holding", n_partitions=3)
+        ...     pbase = ClientBase.open_parquet(d)
+        ...     pbase.validate()
+        ...     pbase.to_client_base().organisations.shape[0]
+        200
+        """
+        from b2bclient.base._partitioned import PartitionedClientBase
+
+        return PartitionedClientBase.open(path)
 
     @classmethod
     def read_parquet(

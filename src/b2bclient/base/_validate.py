@@ -23,7 +23,10 @@ from b2bclient.base._relations import KeyIndexes, check_relations, reference_pos
 from b2bclient.base._repairs import Repairs
 from b2bclient.base._schema import SCHEMAS, TABLE_NAMES, TableSchema
 
-__all__ = ["Validated", "coerce_tables", "empty_table", "reference_positions"]
+__all__ = ["KEY_NAMES", "Validated", "coerce_tables", "empty_table", "reference_positions"]
+
+#: How a message names the rows of each table: its key columns joined by '/'.
+KEY_NAMES = {n: "/".join(s.key) for n, s in SCHEMAS.items()}
 
 _empty_series = empty_series  # kept for modules that imported it from here
 
@@ -64,7 +67,12 @@ class Validated(NamedTuple):
 # --- entry point ---------------------------------------------------------------------------------
 
 
-def coerce_tables(frames: Mapping[str, Any], options: LoadOptions | None = None) -> Validated:
+def coerce_tables(
+    frames: Mapping[str, Any],
+    options: LoadOptions | None = None,
+    *,
+    collect: Problems | None = None,
+) -> Validated:
     """Coerce and validate `frames` into the ten canonical tables.
 
     Parameters
@@ -73,6 +81,9 @@ def coerce_tables(frames: Mapping[str, Any], options: LoadOptions | None = None)
         Tables by canonical name; only ``organisations`` is required.
     options : LoadOptions, optional
         Date formats, column and value mappings and repairs.
+    collect : Problems, optional
+        Collect the problems found here instead of raising them (for a validation that is
+        completed elsewhere, as across the partitions of a partitioned base).
 
     Returns
     -------
@@ -97,7 +108,7 @@ def coerce_tables(frames: Mapping[str, Any], options: LoadOptions | None = None)
             f"{{'organisations': orgs, 'deals': deals}}. Got {type(frames).__name__} instead."
         )
     options.check_columns(frames, "ClientBase")
-    problems = Problems()
+    problems = Problems() if collect is None else collect
     repairs = Repairs()
     unknown = sorted(set(frames) - set(TABLE_NAMES), key=str)
     for name in unknown:
@@ -145,7 +156,8 @@ def coerce_tables(frames: Mapping[str, Any], options: LoadOptions | None = None)
         for g in problems.groups
     ):
         check_relations(tables, row_ids, complete, problems, positions, indexes, repairs, options)
-    problems.raise_if_any({n: "/".join(s.key) for n, s in SCHEMAS.items()})
+    if collect is None:
+        problems.raise_if_any(KEY_NAMES)
     unique = {name: index for name, index in indexes.built.items() if index.is_unique}
     return Validated(tables, positions, unique, repairs)
 
@@ -210,7 +222,9 @@ def _coerce_table(
             dayfirst=options.dayfirst,
         )
         failed = np.zeros(n, dtype=bool)
-        raw_values = df[column.name].to_numpy(dtype=object)
+        # The values as loaded, for the rows a failure points at (converted only then: turning
+        # a million times into objects costs a second per column).
+        raw_column = df[column.name]
         for failure in coerced.failures:
             failed |= failure.mask
             problems.add(
@@ -219,7 +233,7 @@ def _coerce_table(
                 failure.check,
                 failure.description,
                 ids[failure.mask],
-                raw_values[failure.mask],
+                raw_column.to_numpy(dtype=object)[failure.mask],
             )
         for change in coerced.changes:
             repairs.add(name, column.name, change.check, change.description, change.records)

@@ -279,22 +279,23 @@ def build_features(
             "The 'npartitions' parameter of build_features must be a positive integer. "
             f"Got {npartitions!r} instead."
         )
+    from b2bclient.base import PartitionedClientBase
     from b2bclient.features._dask import compute_dask, resolve_engine
 
     kind, client = resolve_engine(engine)
+    if isinstance(base, PartitionedClientBase):
+        from b2bclient.features._partitioned import partitioned_features
+
+        chosen = resolve_extractors(extractors, base=base)
+        result = partitioned_features(base, t, chosen, engine, rollup)
+        if isinstance(result, pd.DataFrame):
+            result.attrs["skipped_extractors"] = _skipped(extractors, base)
+        return result
     ctx = prepare(base, t, "build_features")
     # Default extractors follow the tables the base was loaded with (kept by as_of), so the full
     # base and the base cut at as_of give the same columns.
     chosen = resolve_extractors(extractors, base=ctx)
-    skipped = (
-        {
-            e.name: empty_requirements(e, ctx)
-            for e in resolve_extractors(None)
-            if empty_requirements(e, ctx)
-        }
-        if extractors is None
-        else {}
-    )
+    skipped = _skipped(extractors, ctx)
     if kind == "pandas":
         frames = run_extractors(ctx, chosen)
     else:
@@ -305,6 +306,17 @@ def build_features(
         frame = _rollup(frame, ctx, chosen)
     frame.attrs["skipped_extractors"] = skipped
     return frame
+
+
+def _skipped(extractors: ExtractorsLike, base: Any) -> dict[str, list[str]]:
+    """Return the default extractors left out for the tables `base` was loaded without."""
+    if extractors is not None:
+        return {}
+    return {
+        e.name: empty_requirements(e, base)
+        for e in resolve_extractors(None)
+        if empty_requirements(e, base)
+    }
 
 
 def describe_features(extractors: ExtractorsLike = None) -> pd.DataFrame:
