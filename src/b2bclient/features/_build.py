@@ -17,7 +17,7 @@ from b2bclient.features._protocol import Extractor
 from b2bclient.features._registry import get_extractor, list_extractors
 
 if TYPE_CHECKING:
-    from b2bclient.base import ClientBase
+    from b2bclient.base import ClientBase, PartitionedClientBase
 
 __all__ = [
     "ExtractorsLike",
@@ -194,7 +194,7 @@ def _rollup(
 
 
 def build_features(
-    base: ClientBase | Mapping[str, pd.DataFrame],
+    base: ClientBase | PartitionedClientBase | Mapping[str, pd.DataFrame],
     as_of: Any,
     extractors: ExtractorsLike = None,
     *,
@@ -211,9 +211,14 @@ def build_features(
 
     Parameters
     ----------
-    base : ClientBase
+    base : ClientBase or PartitionedClientBase
         The client base. A mapping of tables is accepted too and validated like
-        ``ClientBase(tables)`` on every call (build the ClientBase once to validate once).
+        ``ClientBase(tables)`` on every call (build the ClientBase once to validate once). A
+        :class:`~b2bclient.base.PartitionedClientBase` (``ClientBase.open_parquet``) is processed
+        partition by partition, each partition read where it is processed (``docs/scale.md``):
+        with the pandas engine the stacked result is returned, with ``engine="dask"`` or a
+        client a lazy Dask DataFrame with one partition per partition of the base, sorted by
+        ``organisation_id`` within each; both equal the in-memory result.
     as_of : str or pandas.Timestamp
         The cut-off; required, never defaults to now.
     extractors : None, str, Extractor or iterable of those
