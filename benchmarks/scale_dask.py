@@ -11,6 +11,10 @@ every 0.2 s by a thread in each worker and in the calling process):
 4. churn scores: a ``ChurnModel(kind="cox")`` fitted on one partition (an in-memory base of
    20 000 organisations) scores every organisation from the features dataset, written as Parquet.
 
+``--exactness 20000`` instead checks that the partitioned path gives exactly the in-memory
+features (and churn scores) on a ``make_client_base`` of that size, on a LocalCluster of
+processes and one of threads (the test suite checks the same on 1 200 organisations).
+
 Targets (issue 14): 1 000 000 organisations (about 75 M rows), each worker under 6 GiB and the
 calling process under 2 GiB. Run ``python benchmarks/scale_dask.py --n 1000000`` (``--quick``
 for 40 000 organisations); data goes under ``--path`` (default ``/tmp/b2bclient-scale``) and is
@@ -99,6 +103,67 @@ def stage(name: str, client: Any, caller: PeakRSS, rows: list[dict[str, Any]], r
     return result
 
 
+def exactness(n: int, root: Path) -> None:
+    """Compare the partitioned features and churn scores with the in-memory ones, on n organisations."""
+    from dask.distributed import Client, LocalCluster
+
+    from b2bclient.base import ClientBase
+    from b2bclient.churn import ChurnModel, Inactivity, Surv, survival_frame
+    from b2bclient.datasets import make_client_base
+    from b2bclient.features import build_features
+
+    shutil.rmtree(root, ignore_errors=True)
+    started = time.perf_counter()
+    base = make_client_base(n, seed=0)
+    base.to_parquet(root, partition_by="holding", n_partitions=4)
+    pbase = ClientBase.open_parquet(root)
+    X = build_features(base, AS_OF)
+    numeric = COLUMNS[1:]
+    frame = survival_frame(
+        base, as_of=AS_OF, definition=Inactivity("180D"), landmarks=["2024-07-01"], features=False
+    )
+    at_risk = build_features(base, "2024-07-01").loc[frame["organisation_id"], numeric]
+    model = ChurnModel(kind="cox").fit(at_risk, Surv.from_frame(frame))
+    expected = model.predict_churn_probability(X[numeric], horizon="180D")
+    print(
+        f"# {n:,} organisations, {int(base.summary()['rows'].sum()):,} rows; in memory "
+        f"{time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
+    for processes in (True, False):
+        with (
+            LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=processes, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            started = time.perf_counter()
+            pbase.validate(engine=client)
+            lazy = build_features(pbase, AS_OF, engine=client)
+            got = lazy.compute().sort_index()
+            got.attrs = X.attrs
+            pd.testing.assert_frame_equal(got, X, check_categorical=False)
+            for column in X.select_dtypes("category"):
+                assert got[column].astype(object).equals(X[column].astype(object))
+            scores = lazy[numeric].map_partitions(
+                model.predict_churn_probability,
+                horizon="180D",
+                meta=pd.Series(
+                    dtype="float64",
+                    name="churn_probability",
+                    index=pd.Index([], dtype=object, name="organisation_id"),
+                ),
+            )
+            pd.testing.assert_series_equal(scores.compute().sort_index(), expected)
+            kind = "processes" if processes else "threads"
+            print(
+                f"# {kind}: validate, features and churn scores equal the in-memory ones "
+                f"({X.shape[0]:,} x {X.shape[1]}, {time.perf_counter() - started:.0f} s)",
+                flush=True,
+            )
+    shutil.rmtree(root, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
@@ -107,7 +172,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--exactness", type=int, default=0)
     args = parser.parse_args()
+    if args.exactness:
+        exactness(args.exactness, Path(args.path))
+        return
     n = 40_000 if args.quick else args.n
 
     import dask.dataframe as dd
