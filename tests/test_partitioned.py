@@ -163,6 +163,19 @@ def _edit(path: Path, table: str, i: int, edit: Any) -> None:
     edit(pd.read_parquet(file)).to_parquet(file, index=False)
 
 
+def test_a_validated_partition_is_read_without_validating_again_until_a_file_changes(
+    copy_of: Path,
+) -> None:
+    pbase = ClientBase.open_parquet(copy_of)
+    checked = pbase.partition(0)
+    pbase.validate()
+    assert pbase.partition(0).equals(checked)
+    assert pbase.as_of(AS_OF).partition(0).equals(checked.as_of(AS_OF))
+    _edit(copy_of, "deals", 0, lambda df: df.assign(amount=-df["amount"]))
+    with pytest.raises(InvalidTablesError, match="amount: .* negative values"):
+        pbase.partition(0)
+
+
 def test_errors_across_partitions_name_table_column_and_ids(copy_of: Path) -> None:
     orgs1 = pd.read_parquet(copy_of / "organisations" / "part-00001.parquet")
     deal0 = pd.read_parquet(copy_of / "deals" / "part-00000.parquet").iloc[[0]]

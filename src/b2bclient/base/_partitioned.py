@@ -22,7 +22,13 @@ from b2bclient.base._crosscheck import (
     wanted_ids,
 )
 from b2bclient.base._engine import import_dask, resolve_engine, run_tasks
-from b2bclient.base._layout import PARTITIONED, SHARED, read_manifest, read_partition
+from b2bclient.base._layout import (
+    PARTITIONED,
+    SHARED,
+    partition_file,
+    read_manifest,
+    read_partition,
+)
 from b2bclient.base._options import LoadOptions
 from b2bclient.base._schema import TABLE_NAMES
 
@@ -63,11 +69,18 @@ class PartitionedClientBase:
     """
 
     def __init__(
-        self, path: str | Path, manifest: dict[str, Any], known_before: pd.Timestamp | None = None
+        self,
+        path: str | Path,
+        manifest: dict[str, Any],
+        known_before: pd.Timestamp | None = None,
+        validated: dict[str, tuple[int, int]] | None = None,
     ) -> None:
         self._path = Path(path)
         self._manifest = manifest
         self._known_before = known_before
+        # The size and modification time of every file when validate() passed: a partition
+        # whose files are unchanged is not validated again when read.
+        self._validated = validated
 
     @classmethod
     def open(cls, path: str | Path) -> PartitionedClientBase:
@@ -164,7 +177,13 @@ class PartitionedClientBase:
         i = self._check_index(i)
         frames = read_partition(self._path, i)
         frames["relationships"] = inside_links(frames)
-        base = ClientBase._load(frames, LoadOptions(), stacklevel=3)
+        signatures = _signatures(self._path, i)
+        validated = self._validated
+        if validated is not None and all(validated.get(k) == v for k, v in signatures.items()):
+            # validate() passed on these very files: the canonical frames round-trip exactly.
+            base = ClientBase(frames, validate=False)
+        else:
+            base = ClientBase._load(frames, LoadOptions(), stacklevel=3)
         return base if self._known_before is None else base.as_of(self._known_before)
 
     def partitions(self) -> Iterator[ClientBase]:
@@ -219,7 +238,7 @@ class PartitionedClientBase:
                 f"This client base was cut as of {self._known_before}; it cannot be viewed as of "
                 f"the later time {cut}. Call as_of on the full base instead."
             )
-        return PartitionedClientBase(self._path, self._manifest, cut)
+        return PartitionedClientBase(self._path, self._manifest, cut, self._validated)
 
     # --- validation -----------------------------------------------------------------------------
 
@@ -230,7 +249,10 @@ class PartitionedClientBase:
         are unique across partitions, that a reference not found in its partition exists in
         another (a relationship between holdings; any other reference must stay in its
         partition) and the time order of links between partitions. Problems are reported
-        exactly like :class:`ClientBase` does.
+        exactly like :class:`ClientBase` does. Once it passes, :meth:`partition` (and what
+        reads partitions: ``build_features``, :meth:`map_partitions`) does not validate again
+        a partition whose files are unchanged (same size and modification time); a changed
+        file is validated again when read.
 
         Parameters
         ----------
@@ -246,6 +268,9 @@ class PartitionedClientBase:
             and value.
         """
         owner = "PartitionedClientBase.validate"
+        before = {
+            k: v for i in range(self.n_partitions) for k, v in _signatures(self._path, i).items()
+        }
         items = [(self._path, i) for i in range(self.n_partitions)]
         reports = run_tasks(engine, check_partition, items, owner)
         wanted = wanted_ids(reports)
@@ -259,6 +284,7 @@ class PartitionedClientBase:
                 owner,
             )
         raise_problems(reduce_checks(reports, resolved))
+        self._validated = before
 
     # --- partition-wise execution ---------------------------------------------------------------
 
@@ -329,6 +355,17 @@ def _apply(
     kwargs: dict[str, Any],
 ) -> Any:
     return func(pbase.partition(i), *args, **kwargs)
+
+
+def _signatures(path: Path, i: int) -> dict[str, tuple[int, int]]:
+    """Return the size and modification time of the files partition `i` is read from."""
+    files = [partition_file(path, name, i) for name in PARTITIONED]
+    files += [path / f"{name}.parquet" for name in SHARED]
+    out = {}
+    for file in files:
+        stat = file.stat()
+        out[str(file)] = (stat.st_size, stat.st_mtime_ns)
+    return out
 
 
 def inside_links(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
