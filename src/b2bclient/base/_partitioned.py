@@ -266,6 +266,29 @@ class PartitionedClientBase:
         InvalidTablesError
             With every problem found; ``err.problems`` has columns table, column, check, row_id
             and value.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from b2bclient import InvalidTablesError
+        >>> orgs = pd.DataFrame({"organisation_id": ["O-1", "O-2"],
+        ...                      "created_at": ["2024-01-01"] * 2})
+        >>> deals = pd.DataFrame({"deal_id": ["D-1", "D-2"], "organisation_id": ["O-1", "O-2"],
+        ...                       "created_at": ["2024-02-01"] * 2, "amount": [1.0, 2.0]})
+        >>> base = ClientBase.from_frames(orgs, deals=deals)
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     base.to_parquet(d, partition_by="holding", n_partitions=2)
+        ...     file = Path(d) / "deals" / "part-00001.parquet"
+        ...     part = pd.read_parquet(file)
+        ...     part.assign(deal_id="D-1").to_parquet(file)   # D-2 renamed: D-1 in both
+        ...     try:
+        ...         ClientBase.open_parquet(d).validate()
+        ...     except InvalidTablesError as err:
+        ...         print(err.problems[["table", "column", "check", "row_id"]])
+           table   column          check row_id
+        0  deals  deal_id  duplicate_key    D-1
+        1  deals  deal_id  duplicate_key    D-1
         """
         owner = "PartitionedClientBase.validate"
         before = {
