@@ -172,7 +172,7 @@ def test_a_validated_partition_is_read_without_validating_again_until_a_file_cha
     assert pbase.partition(0).equals(checked)
     assert pbase.as_of(AS_OF).partition(0).equals(checked.as_of(AS_OF))
     _edit(copy_of, "deals", 0, lambda df: df.assign(amount=-df["amount"]))
-    with pytest.raises(InvalidTablesError, match="amount: .* negative values"):
+    with pytest.raises(InvalidTablesError, match=r"amount: .* negative values"):
         pbase.partition(0)
 
 
