@@ -211,6 +211,8 @@ def speed(n_deals: int, n_orgs: int) -> None:
         f"{time.process_time() - c0:.2f} s CPU",
         flush=True,
     )
+    if not n_orgs:  # --orgs 0: the scoring only
+        return
     base = bc.datasets.make_client_base(n_orgs, seed=0)
     t0 = time.perf_counter()
     f = bc.pipeline.forecast(base, END, "90D")
