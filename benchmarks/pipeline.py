@@ -137,12 +137,15 @@ def same_inputs_ceiling(
     from scipy.stats import spearmanr
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.model_selection import KFold, cross_val_predict
+    from threadpoolctl import threadpool_limits
 
     prefixes = sorted({c.split("__")[0] for c in inputs})
     X = bc.features.build_features(base, as_of=END, extractors=prefixes).loc[ids, inputs]
     y = np.log(truth.wallet.loc[ids].to_numpy())
     folds = KFold(5, shuffle=True, random_state=seed)
-    predicted = cross_val_predict(HistGradientBoostingRegressor(random_state=seed), X, y, cv=folds)
+    with threadpool_limits(1):  # small fits on a shared machine
+        model = HistGradientBoostingRegressor(random_state=seed)
+        predicted = cross_val_predict(model, X, y, cv=folds)
     return float(spearmanr(predicted, y).statistic)
 
 
