@@ -25,6 +25,8 @@ from b2bclient.pipeline import (
 )
 from b2bclient.pipeline._close import fit_close_time, p_close_between
 from b2bclient.pipeline._frame import window_count
+from b2bclient.pipeline._rates import ratio_spread, seasonal_index
+from b2bclient.pipeline._score import linear_scores
 from b2bclient.testing import with_future_rows
 
 AS_OF = pd.Timestamp("2024-07-01")
@@ -184,6 +186,59 @@ def test_drivers_name_matrix_columns(small: Any, small_model: WinModel) -> None:
     )
 
 
+def test_fast_scores_equal_the_pipeline(synthetic: tuple[Any, Any], fitted: WinModel) -> None:
+    """Scoring column by column gives the calibrated pipeline's probabilities."""
+    base, _ = synthetic
+    rows = fitted.training_frame(base, "2025-01-01")
+    X = rows[list(fitted.feature_names_in_)]
+    np.testing.assert_allclose(
+        fitted.predict_proba(X), fitted.model_.predict_proba(X), rtol=0, atol=1e-12
+    )
+    pipe = fitted.model_.calibrated_classifiers_[0].estimator
+    lr = pipe[-1]
+    fast = linear_scores(pipe[0], lr.coef_[0], float(lr.intercept_[0]), X)
+    assert fast is not None
+    np.testing.assert_allclose(fast, pipe.decision_function(X), rtol=0, atol=1e-9)
+    # A column of numbers held as objects takes the general path.
+    odd = X.assign(deal__log_amount=X["deal__log_amount"].astype(object))
+    assert linear_scores(pipe[0], lr.coef_[0], 0.0, odd) is None
+
+
+def test_each_deal_weighs_the_same(synthetic: tuple[Any, Any], fitted: WinModel) -> None:
+    """A deal seen at many snapshots counts once: weighted, every deal's rows sum to 1 unit."""
+    base, _ = synthetic
+    rows = fitted.training_frame(base, LANDMARK)
+    per_deal = rows.groupby("deal_id").size()
+    assert per_deal.max() > 1
+    # The deal's own attributes are those of its creation at every snapshot.
+    own = ["deal__channel", "deal__stage", "deal__relative_amount", "deal__touchpoints_90d"]
+    assert (rows.groupby("deal_id")[own].nunique() <= 1).all().all()
+    # Refit without the deal weights: the weighted model differs (the weights reach the model).
+    unweighted = WinModel()
+    unweighted._fit_matrix(rows[list(fitted.feature_names_in_)], rows["won"].to_numpy(bool))
+    coef = fitted.model_.calibrated_classifiers_[0].estimator[-1].coef_
+    assert not np.allclose(unweighted.model_.calibrated_classifiers_[0].estimator[-1].coef_, coef)
+
+
+def test_seasonal_index_and_ratio_spread() -> None:
+    days = pd.date_range("2020-01-01", "2023-12-31", freq="D")
+    spring = np.where(days.month.isin([4, 5, 6]), 2.0, 1.0)
+    deals = pd.DataFrame({"status": "won", "closed_at": days, "amount": spring, "created_at": days})
+    assert seasonal_index(deals, pd.Timestamp("2024-04-01"), pd.Timedelta("91D")) > 1.5
+    assert seasonal_index(deals, pd.Timestamp("2023-10-01"), pd.Timedelta("91D")) < 0.9
+    # Nothing at or after as_of is read.
+    late = pd.concat([deals, deals.assign(closed_at=deals["closed_at"] + pd.Timedelta("1500D"))])
+    at = pd.Timestamp("2023-04-01")
+    assert seasonal_index(late, at, pd.Timedelta("91D")) == seasonal_index(
+        deals, at, pd.Timedelta("91D")
+    )
+    # No past year of data: no season.
+    assert seasonal_index(deals, pd.Timestamp("2020-06-01"), pd.Timedelta("91D")) == 1.0
+    bias, sd = ratio_spread(np.array([9.0, 11.0, 10.0]), np.array([10.0, 10.0, 10.0]))
+    assert bias == pytest.approx(1.0) and 0 < sd < 0.2
+    assert ratio_spread(np.array([5.0]), np.array([10.0])) == (0.5, 0.0)
+
+
 def test_forecast_adds_up(small: Any, small_model: WinModel) -> None:
     segments = pd.Series("a", index=small.organisations["organisation_id"])
     f = forecast(small, AS_OF, "90D", win_model=small_model, segments=segments, n_simulations=300)
@@ -194,6 +249,17 @@ def test_forecast_adds_up(small: Any, small_model: WinModel) -> None:
     assert f.lower <= f.upper
     assert np.mean((f.simulations >= f.lower) & (f.simulations <= f.upper)) >= 0.78
     assert f.summary().loc["total", "expected"] == f.expected
+    assert set(f.adjustments) == {
+        "season",
+        "repeat_bias",
+        "repeat_sd",
+        "new_business_bias",
+        "new_business_sd",
+        "calibration_windows",
+    }
+    # Without the calibration on past windows the repeat business is the models' own.
+    plain = forecast(small, AS_OF, "90D", win_model=small_model, calibration_windows=0)
+    assert plain.adjustments["repeat_bias"] == 1.0 and plain.adjustments["repeat_sd"] == 0.0
 
 
 def test_backtest_compares_with_the_actual(small: Any) -> None:
@@ -262,6 +328,10 @@ def test_other_bad_input(small: Any, small_model: WinModel) -> None:
         WinModel(method="nope").fit(small, as_of=AS_OF)
     with pytest.raises(B2BClientError):
         forecast(small, AS_OF, level=1.5, win_model=small_model)
+    with pytest.raises(InvalidParameterError, match="calibration_windows"):
+        forecast(small, AS_OF, win_model=small_model, calibration_windows=-1)
+    with pytest.raises(InvalidParameterError, match="new_business_windows"):
+        forecast(small, AS_OF, win_model=small_model, new_business_windows=0)
     with pytest.raises(B2BClientError, match="after"):
         forecast(small, "2024-01-01", win_model=small_model)
     with pytest.raises(B2BClientError, match="passes the last event"):

@@ -5,17 +5,22 @@ The won revenue in ``[as_of, as_of + horizon)`` comes from three disjoint source
 * **open deals** — deals open at ``as_of``, each won within the horizon with the probability
   ``p_win * p_close`` of a :class:`~b2bclient.pipeline.WinModel` (a Bernoulli draw each);
 * **repeat business** — organisations that are clients at ``as_of`` (a won deal before it): the
-  BG/NBD expected purchases in the horizon times the Gamma-Gamma expected value. The BG/NBD counts
-  *every* purchase of a client, including those its open deals will bring, so the client's
-  expected open-deal wins are subtracted from its expected purchases (never below zero): its open
+  BG/NBD expected purchases in the horizon times the Gamma-Gamma expected value, times the
+  window's season and the models' recent bias (:mod:`b2bclient.pipeline._rates`). The BG/NBD
+  counts *every* purchase of a client, including those its open deals will bring, so the client's
+  expected open-deal revenue is taken out of its expected revenue (never below zero): its open
   deals are counted once, with their own amounts. Counts are Poisson, values Gamma with the
   Gamma-Gamma shape;
 * **new business** — organisations that are not clients at ``as_of``: deals they create *after*
   ``as_of`` and win within the horizon, at the rate measured over the same windows before
-  ``as_of`` (revenue won in ``[w, w + horizon)`` from deals created in it by organisations that had
-  not bought before ``w``). A compound Poisson draw (count Poisson, amounts resampled). These
+  ``as_of`` (deals won in ``[w, w + horizon)`` that were created in it by organisations that had
+  not bought before ``w``), out of season, then put in the coming window's season and corrected
+  by its recent bias. A compound Poisson draw (count Poisson, amounts resampled). These
   organisations are outside the BG/NBD, and their deals open at ``as_of`` are in the first part,
   so nothing is counted twice.
+
+The repeat and new-business rates are uncertain: each simulation draws one lognormal factor per
+part, of mean 1 and of the spread of the part's recent ratios of actual to forecast.
 """
 
 from __future__ import annotations
@@ -33,6 +38,13 @@ import pandas as pd
 from b2bclient._exceptions import InvalidParameterError, InvalidTablesError, UnknownIdError
 from b2bclient._time import to_duration, to_timestamp
 from b2bclient.base import ClientBase
+from b2bclient.pipeline._rates import (
+    YEAR,
+    back_windows,
+    lognormal_factor,
+    ratio_spread,
+    seasonal_index,
+)
 
 __all__ = ["Forecast", "backtest", "forecast"]
 
@@ -40,6 +52,8 @@ Floats = npt.NDArray[np.float64]
 _OWNER = "forecast"
 _NEW = "(new clients)"
 _COMPONENTS = ("open_deals", "repeat_business", "new_business")
+#: Clients the BG/NBD and Gamma-Gamma parameters are fitted on, at most.
+_FIT_ROWS = 20_000
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -71,6 +85,13 @@ class Forecast:
         The simulated totals.
     deals : pandas.DataFrame
         The open deals with ``p_win``, ``p_close``, ``p_won`` and ``expected_won``.
+    adjustments : dict of str to float
+        What the repeat and new business were corrected by, all measured before ``as_of``:
+        ``season`` (the window's seasonal index), ``repeat_bias`` and ``new_business_bias`` (the
+        ratio of what was won to what would have been forecast in the recent windows),
+        ``repeat_sd`` and ``new_business_sd`` (the log spread of those ratios, the rates'
+        uncertainty in the simulation), and ``calibration_windows`` (how many windows the repeat
+        business was measured on).
     """
 
     as_of: pd.Timestamp
@@ -86,6 +107,7 @@ class Forecast:
     by_segment: pd.DataFrame | None
     simulations: Floats
     deals: pd.DataFrame
+    adjustments: dict[str, float] = attrs.field(factory=dict)
 
     def summary(self) -> pd.DataFrame:
         """Return the components and the total as one frame (``expected``, ``lower``, ``upper``).
@@ -109,10 +131,22 @@ def _won_in(deals: pd.DataFrame, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.DataF
     return deals[(deals["status"] == "won") & (closed >= lo) & (closed < hi)]
 
 
+def _sample(summary: pd.DataFrame) -> pd.DataFrame:
+    if len(summary) <= _FIT_ROWS:
+        return summary
+    pick = np.random.default_rng(0).choice(len(summary), size=_FIT_ROWS, replace=False)
+    return summary.iloc[np.sort(pick)]
+
+
 def _repeat(
     base: ClientBase, as_of: pd.Timestamp, span: pd.Timedelta
 ) -> tuple[pd.DataFrame, float]:
-    """Return per client the BG/NBD expected purchases and the Gamma-Gamma value, and its shape."""
+    """Return per client the BG/NBD expected purchases and the Gamma-Gamma value, and its shape.
+
+    The models' few parameters are fitted on a fixed random sample of at most `_FIT_ROWS` clients
+    (the maximum likelihood of a large base is slow and no more precise for the total), and
+    every client is then predicted.
+    """
     from sklearn.exceptions import ConvergenceWarning
 
     from b2bclient._exceptions import ConvergenceError
@@ -127,15 +161,15 @@ def _repeat(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            bg = BetaGeo().fit(summary)
+            bg = BetaGeo().fit(_sample(summary))
     except ConvergenceError:
-        bg = BetaGeo(penalizer=0.001).fit(summary)
+        bg = BetaGeo(penalizer=0.001).fit(_sample(summary))
     purchases = np.asarray(bg.conditional_expected_purchases(weeks, summary), dtype=np.float64)
     repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     shape = 1.0
     if len(repeat) >= 10:
         try:
-            gg = GammaGamma().fit(repeat)
+            gg = GammaGamma().fit(_sample(repeat))
             value = np.asarray(gg.conditional_expected_average_profit(summary), dtype=np.float64)
             shape = float(gg.params_["p"])
         except Exception:
@@ -155,11 +189,11 @@ def _repeat(
 
 def _new_business(
     deals: pd.DataFrame, as_of: pd.Timestamp, span: pd.Timedelta, windows: int
-) -> tuple[float, Floats, pd.DataFrame, int]:
-    """Return the mean count per window, the amounts, their rows, and the windows measured."""
+) -> tuple[Floats, list[pd.Timestamp], list[pd.DataFrame]]:
+    """Return the count of new-client wins per window, the windows' starts, and the wins' rows."""
     won = deals[deals["status"] == "won"]
     first = won.groupby("organisation_id", observed=True)["closed_at"].min()
-    counts, rows = [], []
+    counts, starts, rows = [], [], []
     for j in range(1, windows + 1):
         lo, hi = as_of - j * span, as_of - (j - 1) * span
         if lo < deals["created_at"].min():
@@ -168,12 +202,75 @@ def _new_business(
         got = got[got["created_at"] >= lo]
         before = got["organisation_id"].map(first) < lo
         got = got[~before.to_numpy()]
-        counts.append(len(got))
+        counts.append(float(len(got)))
+        starts.append(lo)
         rows.append(got)
-    if not counts:
-        return 0.0, np.zeros(0), deals.iloc[:0], 0
-    sample = pd.concat(rows)
-    return float(np.mean(counts)), sample["amount"].to_numpy(np.float64), sample, len(counts)
+    return np.asarray(counts, dtype=np.float64), starts, rows
+
+
+@attrs.frozen
+class _NewRate:
+    rate: float  # new-client wins per window, out of season
+    sd: float  # log spread of the rate
+    bias: float
+    rows: pd.DataFrame
+
+
+def _new_business_rate(
+    deals: pd.DataFrame, as_of: pd.Timestamp, span: pd.Timedelta, windows: int, calibration: int
+) -> _NewRate:
+    """Return the new-client wins per window out of season, its recent bias and spread.
+
+    The rate is the mean over the last `windows` windows of their counts, each divided by its
+    window's season. The same rate measured at each of the `calibration` window starts before
+    ``as_of`` is compared with the count that followed: the ratio of the sums corrects the lag of
+    a mean when the rate drifts (the pool of organisations not yet clients shrinks as the base
+    matures), and the spread of the ratios is the rate's uncertainty.
+    """
+    counts, starts, rows = _new_business(deals, as_of, span, windows + calibration)
+    if not len(counts):
+        return _NewRate(rate=0.0, sd=0.0, bias=1.0, rows=deals.iloc[:0])
+    level = counts / np.array([seasonal_index(deals, w, span) for w in starts])
+    forecasts, actuals = [], []
+    for k in range(1, calibration + 1):
+        past = level[k : k + windows]
+        if len(past) < windows:
+            break
+        forecasts.append(float(past.mean()) * seasonal_index(deals, starts[k - 1], span))
+        actuals.append(float(counts[k - 1]))
+    bias, sd = ratio_spread(np.asarray(actuals), np.asarray(forecasts))
+    recent = level[:windows]
+    return _NewRate(
+        rate=float(recent.mean()) * bias, sd=sd, bias=bias, rows=pd.concat(rows[:windows])
+    )
+
+
+def _repeat_calibration(
+    cut: ClientBase, as_of: pd.Timestamp, span: pd.Timedelta, windows: int
+) -> tuple[float, float, int]:
+    """Return the repeat business's recent bias, the spread of its log ratios, and the windows.
+
+    At the start ``c`` of each of the `windows` windows before `as_of` (with a year of deals
+    before it), the BG/NBD and Gamma-Gamma are fitted as of ``c`` and their expected revenue of
+    the clients at ``c`` in ``[c, c + span)``, times the season of that window, is compared with
+    what those clients won in it (every deal, as the models count every purchase).
+    """
+    deals = cut.deals
+    won = deals[deals["status"] == "won"]
+    forecasts, actuals = [], []
+    for c in back_windows(deals, as_of, span, windows, history=max(int(YEAR / span), 1)):
+        clients, _ = _repeat(cut, c, span)
+        if not len(clients):
+            continue
+        raw = float((clients["purchases"] * clients["value"]).sum())
+        got = _won_in(won, c, c + span)
+        got = got[got["organisation_id"].isin(clients.index)]
+        forecasts.append(raw * seasonal_index(deals, c, span))
+        actuals.append(float(got["amount"].sum()))
+    if not forecasts:
+        return 1.0, 0.0, 0
+    bias, sd = ratio_spread(np.asarray(actuals), np.asarray(forecasts))
+    return bias, sd, len(forecasts)
 
 
 def _check_horizon(horizon: Any, owner: str) -> pd.Timedelta:
@@ -191,6 +288,7 @@ def forecast(
     level: float = 0.8,
     n_simulations: int = 2000,
     new_business_windows: int = 4,
+    calibration_windows: int = 4,
     random_state: int | None = 0,
 ) -> Forecast:
     """Forecast the revenue won in ``[as_of, as_of + horizon)``, with a prediction interval.
@@ -222,6 +320,10 @@ def forecast(
         Simulated totals.
     new_business_windows : int, default 4
         Windows of length `horizon` before `as_of` over which the new-business rate is measured.
+    calibration_windows : int, default 4
+        Windows of length `horizon` before `as_of` on which the repeat and new business are
+        forecast as they would have been at the window's start and compared with what was won:
+        the ratio corrects their bias, its spread widens the interval (0 turns this off).
     random_state : int or None, default 0
         Seed of the simulation.
 
@@ -262,6 +364,15 @@ def forecast(
             f"The 'n_simulations' parameter of {_OWNER} must be an integer of at least 10. "
             f"Got {n_simulations!r} instead."
         )
+    for name, value, least in (
+        ("new_business_windows", new_business_windows, 1),
+        ("calibration_windows", calibration_windows, 0),
+    ):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+            raise InvalidParameterError(
+                f"The {name!r} parameter of {_OWNER} must be an integer of at least {least}. "
+                f"Got {value!r} instead."
+            )
     orgs = base.organisations.set_index("organisation_id")
     _check_ids(organisations, orgs.index, "organisations")
     if segments is not None:
@@ -288,13 +399,32 @@ def forecast(
         )
     open_deals = win_model.p_close_within(cut, as_of, span)
 
+    season = seasonal_index(deals, as_of, span)
     clients, shape = _repeat(cut, as_of, span)
-    open_wins = open_deals.groupby("organisation_id")["p_won"].sum()
-    clients["open_wins"] = open_wins.reindex(clients.index, fill_value=0.0)
-    clients["repeat_purchases"] = (clients["purchases"] - clients["open_wins"]).clip(lower=0.0)
-    clients["expected"] = clients["repeat_purchases"] * clients["value"]
+    bias, repeat_sd, repeat_windows = _repeat_calibration(cut, as_of, span, calibration_windows)
+    clients["purchases"] = clients["purchases"] * (bias * season)
+    # The models count every purchase of a client, its open deals' too: their expected won
+    # revenue is taken out of the clients' total (never below zero), so an open deal counts
+    # once, with its own amount. The total is what the recent bias was measured on, so the
+    # subtraction is made on it; each client gets its share of what remains by its own excess
+    # over its open deals (a client whose open tender outweighs its expected purchases would
+    # otherwise be clipped at zero and the others keep the tender's revenue twice).
+    open_won = open_deals.groupby("organisation_id")["expected_won"].sum()
+    clients["open_won"] = open_won.reindex(clients.index, fill_value=0.0)
+    total = clients["purchases"] * clients["value"]
+    excess = (total - clients["open_won"]).clip(lower=0.0)
+    remaining = max(float(total.sum() - clients["open_won"].sum()), 0.0)
+    clients["expected"] = excess * (remaining / excess.sum()) if excess.sum() > 0 else excess
+    clients["repeat_purchases"] = np.divide(
+        clients["expected"].to_numpy(),
+        clients["value"].to_numpy(),
+        out=np.zeros(len(clients)),
+        where=clients["value"].to_numpy() > 0,
+    )
 
-    rate, amounts, new_rows, _windows = _new_business(deals, as_of, span, new_business_windows)
+    new = _new_business_rate(deals, as_of, span, new_business_windows, calibration_windows)
+    rate, new_sd, new_rows = new.rate * season, new.sd, new.rows
+    amounts = new_rows["amount"].to_numpy(np.float64)
     new_expected = rate * float(amounts.mean()) if len(amounts) else 0.0
 
     rng = np.random.default_rng(random_state)
@@ -306,17 +436,18 @@ def forecast(
         sims[0] += a[lo : lo + 20_000] @ hit
     lam = clients["repeat_purchases"].to_numpy(np.float64)
     val = clients["value"].to_numpy(np.float64)
+    # The repeat rate's own uncertainty: one factor per simulation, shared by every client.
+    factor = lognormal_factor(rng, repeat_sd, n_simulations)
     for lo in range(0, len(lam), 20_000):
-        n = rng.poisson(
-            lam[lo : lo + 20_000, None], size=(len(lam[lo : lo + 20_000]), n_simulations)
-        )
+        chunk = lam[lo : lo + 20_000, None] * factor[None, :]
+        n = rng.poisson(chunk)
         scale = (val[lo : lo + 20_000] / shape)[:, None]
         drawn = np.where(n > 0, rng.gamma(np.maximum(n * shape, 1e-12), 1.0) * scale, 0.0)
         sims[1] += drawn.sum(axis=0)
-    if len(amounts):
-        counts = rng.poisson(rate, size=n_simulations)
-        picks = rng.integers(0, len(amounts), size=int(counts.sum()))
-        owner_sim = np.repeat(np.arange(n_simulations), counts)
+    if len(amounts) and rate > 0:
+        drawn_counts = rng.poisson(rate * lognormal_factor(rng, new_sd, n_simulations))
+        picks = rng.integers(0, len(amounts), size=int(drawn_counts.sum()))
+        owner_sim = np.repeat(np.arange(n_simulations), drawn_counts)
         sims[2] = np.bincount(owner_sim, weights=amounts[picks], minlength=n_simulations)
     q = ((1 - level) / 2, (1 + level) / 2)
     expected = np.array(
@@ -355,6 +486,14 @@ def forecast(
         by_segment=by_segment,
         simulations=total,
         deals=open_deals,
+        adjustments={
+            "season": season,
+            "repeat_bias": bias,
+            "repeat_sd": repeat_sd,
+            "new_business_bias": new.bias,
+            "new_business_sd": new_sd,
+            "calibration_windows": float(repeat_windows),
+        },
     )
 
 

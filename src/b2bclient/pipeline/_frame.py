@@ -113,11 +113,13 @@ def deal_attributes(base: ClientBase, deal_ids: Any, at: Any) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per input row, in order: the channel (a category, ``"other"`` when missing), the
-        project stage running at ``at`` (``"none"`` for a deal without a project), the log amount,
-        the log amount minus the mean log amount of the organisation's deals created in the 365
-        days before the deal (0 when there is none), ``log1p`` of the organisation's e-mails,
-        calls and meetings in the 90 days before ``at``, and the days since the deal's creation
-        (in whole seconds, so 0 at its creation).
+        stage the deal's project was in when the deal was created (``"none"`` for a deal without
+        a project), the log amount, the log amount minus the mean log amount of the
+        organisation's deals created in the 365 days before the deal (0 when there is none),
+        ``log1p`` of the organisation's e-mails, calls and meetings in the 90 days up to the
+        deal's creation, and the days since the deal's creation (in whole seconds, so 0 at its
+        creation). All but the age are the deal's attributes at its creation, identical at every
+        ``at`` (each known from then on).
     """
     deals = base.deals.set_index("deal_id")
     rows = deals.loc[np.asarray(deal_ids, dtype=object)]
@@ -136,8 +138,12 @@ def deal_attributes(base: ClientBase, deal_ids: Any, at: Any) -> pd.DataFrame:
     inter = base.interactions
     personal = inter["channel"].astype(object).isin(_PERSONAL).to_numpy()
     i_org = orgs.get_indexer(inter["organisation_id"][personal]).astype(np.int64)
+    # The deal's own attributes are those of its creation (the contact that led to it, the stage
+    # that ordered it), the same at every time the deal is seen: a snapshot of an open deal is
+    # the same deal, older. Rows up to the instant of creation count (at = created + 1 ns).
+    seen = created + 1
     touches, _ = window_count(
-        i_org, _ns(inter["occurred_at"][personal]), None, org, at_ns - 90 * _DAY, at_ns
+        i_org, _ns(inter["occurred_at"][personal]), None, org, seen - 90 * _DAY, seen
     )
 
     stage = np.full(len(rows), "none", dtype=object)
@@ -160,7 +166,7 @@ def deal_attributes(base: ClientBase, deal_ids: Any, at: Any) -> pd.DataFrame:
                 None,
                 q_key,
                 np.full(len(rows), np.iinfo(np.int64).min // 2),
-                at_ns,
+                seen,
             )
             best = np.where((c > 0) & has & (q_key >= 0), i, best)
         stage = np.where(best >= 0, np.array(STAGES, dtype=object)[np.maximum(best, 0)], stage)
