@@ -82,10 +82,10 @@ def test_fit_labels_transform(
     assert adjusted_rand_score(truth, seg.labels_) > 0.15
 
 
-def test_gmm_models_the_industry_and_kprototypes_every_category(
+def test_kprototypes_takes_every_category_and_the_mixture_none(
     fitted: dict[str, Segmenter],
 ) -> None:
-    assert fitted["gmm"].categorical_columns_ == ["firmographics__industry"]
+    assert fitted["gmm"].categorical_columns_ == []
     assert fitted["kprototypes"].categorical_columns_ == [
         "firmographics__industry",
         "firmographics__region",
