@@ -82,10 +82,10 @@ def test_fit_labels_transform(
     assert adjusted_rand_score(truth, seg.labels_) > 0.15
 
 
-def test_gmm_models_the_industry_and_kprototypes_every_category(
+def test_kprototypes_takes_every_category_and_the_mixture_none(
     fitted: dict[str, Segmenter],
 ) -> None:
-    assert fitted["gmm"].categorical_columns_ == ["firmographics__industry"]
+    assert fitted["gmm"].categorical_columns_ == []
     assert fitted["kprototypes"].categorical_columns_ == [
         "firmographics__industry",
         "firmographics__region",
@@ -125,6 +125,39 @@ def test_young_organisations_are_shrunk_not_scattered(data: tuple[pd.DataFrame, 
     # a rate over a few weeks lies closer to the population centre than the raw estimate
     raw = np.nan_to_num(design.values, nan=0.0)
     assert np.abs(design.shrunk[young]).mean() < np.abs(raw[young]).mean()
+
+
+def test_profile_counts_every_deal_and_the_channel_mix_beside_the_portal() -> None:
+    from b2bclient.segment._representation import available_dimensions, measure
+
+    # Two organisations active for two years: the same 20 deals, won 4 and 16 times; the first
+    # bought 10 times in the last year, 5 on the portal and 4 by tender.
+    X = pd.DataFrame(
+        {
+            "firmographics__age_days": [730.5, 730.5],
+            "engagement__last_touch_days": [91.3125, 91.3125],
+            "purchasing__recency_days": [200.0, 200.0],
+            "purchasing__orders_total": [4.0, 16.0],
+            "pipeline__lost_total": [14.0, 4.0],
+            "pipeline__open_deals": [2.0, 0.0],
+            "purchasing__orders_365d": [10.0, 0.0],
+            "purchasing__share_portal_365d": [0.5, 0.0],
+            "purchasing__share_tender_365d": [0.4, 0.0],
+        }
+    )
+    dims = available_dimensions(X.columns)
+    assert {"deal_rate", "win_odds", "portal_orders", "tender_orders"} <= {d.name for d in dims}
+    m = measure(X, dims).values
+    # 20 deals over 2 years of activity (last touch a quarter of a year ago, plus the pad)
+    np.testing.assert_allclose(m["deal_rate"], np.log(20.5 / 2.0))
+    # the win odds: 4 of 18 closed (the open deals do not count), smoothed by half a win
+    np.testing.assert_allclose(m["win_odds"].iloc[0], np.log(4.5 / 14.5))
+    assert m["win_odds"].iloc[1] > 0 > m["win_odds"].iloc[0]
+    # tender: 4 of the 5 purchases not made on the portal, not 4 of 10
+    np.testing.assert_allclose(m["tender_orders"].iloc[0], np.log(4.5 / 1.5))
+    np.testing.assert_allclose(m["portal_orders"].iloc[0], 0.0)
+    # no purchase in the last year: no channel mix at all
+    assert np.isnan(m["tender_orders"].iloc[1])
 
 
 def test_n_segments_auto_records_every_candidate(data: tuple[pd.DataFrame, pd.Series]) -> None:

@@ -8,7 +8,9 @@ true segments, 5-fold cross-validated, 50 boosting iterations to keep the suite 
 
 At 1 500 organisations the BIC of ``"auto"`` prefers 2 segments (the penalty outweighs the gain
 of the smaller segments; at 5 000 it chooses 5 or 6), so the mixture is given the planted number
-here. Measured: ARI 0.387 against a ceiling of 0.488 (0.79) and plain KMeans 0.237 (1.63 times).
+here. Measured with the industry still in the mixture: ARI 0.450 against a ceiling of 0.488 (0.92) and plain KMeans 0.237 (1.90 times);
+before the profile gained the deal rate, the win odds and the channel mix among non-portal
+purchases it was 0.387 (0.79 and 1.63 times).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def test_the_mixture_nears_the_ceiling_and_beats_plain_kmeans() -> None:
     )
     gmm = r["gmm"]
     assert gmm["n_segments"] == 5
-    assert gmm["ari"] >= 0.75 * r["supervised"], r
-    assert gmm["ari"] >= 1.5 * r["plain_kmeans"], r
+    assert gmm["ari"] >= 0.85 * r["supervised"], r
+    assert gmm["ari"] >= 1.75 * r["plain_kmeans"], r
     # The ceilings are ordered: the observable features never beat the latent traits.
     assert r["plain_kmeans"] < r["supervised"] < r["bayes"], r

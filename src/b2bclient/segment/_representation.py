@@ -160,9 +160,33 @@ def _channel(channel: str) -> Callable[[pd.DataFrame, Exposure], tuple[Floats, F
     def compute(X: pd.DataFrame, _: Exposure) -> tuple[Floats, Floats]:
         n = np.rint(np.nan_to_num(_col(X, "purchasing__orders_365d"), nan=0.0))
         share = np.nan_to_num(_col(X, f"purchasing__share_{channel}_365d"), nan=0.0)
-        return _log_odds(np.rint(share * n), n, 0.5)
+        if channel == "portal":
+            return _log_odds(np.rint(share * n), n, 0.5)
+        # Tender and EDI are shares of the purchases not made on the portal: the portal share
+        # is its own habit, and the mix of the other channels is what tells segments apart.
+        portal = np.nan_to_num(_col(X, "purchasing__share_portal_365d"), nan=0.0)
+        rest = np.rint((1.0 - portal) * n)
+        return _log_odds(np.minimum(np.rint(share * n), rest), rest, 0.5)
 
     return compute
+
+
+_DEAL_COLUMNS = ("purchasing__orders_total", "pipeline__lost_total", "pipeline__open_deals")
+
+
+def _deals(X: pd.DataFrame, e: Exposure) -> tuple[Floats, Floats]:
+    """Log rate of deals created, won or not: the buying habit before the win rate thins it."""
+    count = np.zeros(len(X))
+    for column in _DEAL_COLUMNS:
+        count = count + np.nan_to_num(_col(X, column), nan=0.0)
+    return _rate(count, e.years, _MIN_EXPOSURE_YEARS)
+
+
+def _wins(X: pd.DataFrame, _: Exposure) -> tuple[Floats, Floats]:
+    """Log-odds of closed deals won: channel mix and contract propensity, seen through wins."""
+    won = np.nan_to_num(_col(X, "purchasing__orders_total"), nan=0.0)
+    lost = np.nan_to_num(_col(X, "pipeline__lost_total"), nan=0.0)
+    return _log_odds(won, won + lost, 0.5)
 
 
 def _service_share(X: pd.DataFrame, _: Exposure) -> tuple[Floats, Floats]:
@@ -210,6 +234,18 @@ DIMENSIONS: tuple[Dimension, ...] = (
         _orders,
     ),
     Dimension(
+        "deal_rate",
+        "Log of deals (won, lost and open) per active year, all time.",
+        _DEAL_COLUMNS,
+        _deals,
+    ),
+    Dimension(
+        "win_odds",
+        "Log-odds of the share of closed deals that were won, all time.",
+        ("purchasing__orders_total", "pipeline__lost_total"),
+        _wins,
+    ),
+    Dimension(
         "order_value",
         "Log of the mean purchase amount, all time (unobserved without purchases).",
         ("purchasing__orders_total", "purchasing__revenue_total"),
@@ -218,8 +254,13 @@ DIMENSIONS: tuple[Dimension, ...] = (
     *(
         Dimension(
             f"{channel}_orders",
-            f"Log-odds of the share of the last year's purchases made through '{channel}'.",
-            ("purchasing__orders_365d", f"purchasing__share_{channel}_365d"),
+            f"Log-odds of the share of the last year's purchases made through '{channel}'"
+            + ("." if channel == "portal" else ", among those not made on the portal."),
+            (
+                "purchasing__orders_365d",
+                "purchasing__share_portal_365d",
+                f"purchasing__share_{channel}_365d",
+            ),
             _channel(channel),
         )
         for channel in ("portal", "tender", "edi")

@@ -56,8 +56,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):  # type: ignore[
 
     ``"gmm"`` (default)
         A Gaussian mixture of the true profiles, one full covariance shared by the segments,
-        fitted by EM through the measurement errors ("extreme deconvolution"), with the industry
-        as a categorical variable per segment. ``transform`` gives membership probabilities.
+        fitted by EM through the measurement errors ("extreme deconvolution").
+        ``transform`` gives membership probabilities.
     ``"kmeans"``
         scikit-learn's KMeans on the shrunk profile (MiniBatchKMeans from 50 000 rows).
         ``transform`` gives distances to the centres.
@@ -122,7 +122,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):  # type: ignore[
         ``"kmeans"``, ``"kprototypes"``, ``"hdbscan"``: centre of every segment (``"hdbscan"``:
         the mean of its members).
     categorical_columns_ : list of str
-        Categorical columns the method uses (``"gmm"``: the industry; ``"kprototypes"``: all).
+        Categorical columns the method uses (``"kprototypes"``: all; the others: none).
     n_iter_ : int
         Iterations of the final fit: EM, k-means or k-prototypes (1 for ``"hdbscan"``).
     n_features_in_, feature_names_in_
