@@ -19,6 +19,7 @@ Run ``python benchmarks/account.py`` (``--quick`` for a smoke run on small sizes
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import platform
 import resource
@@ -32,7 +33,7 @@ import pandas as pd
 def backtest(n: int, seeds: list[int]) -> pd.DataFrame:
     """Return one row per seed and weighting: churn rate per band, ratio, concordances."""
     import b2bclient as bc
-    from b2bclient.account import HealthScore
+    from b2bclient.account import ChurnRisk, HealthScore
     from b2bclient.churn.metrics import concordance_index_harrell
 
     rows: list[dict[str, Any]] = []
@@ -40,7 +41,7 @@ def backtest(n: int, seeds: list[int]) -> pd.DataFrame:
         base, truth = bc.datasets.make_client_base(n, seed=seed, return_truth=True)
         landmark = truth.landmark
         end = base.summary()["last"].max() + pd.Timedelta("1ns")
-        models = bc.Models.fit(base, landmark)
+        models = bc.Models.fit(base, landmark, parts=[ChurnRisk(), HealthScore()])
         churn = models.part("churn")
         alive = truth.covariates.index
         churned = truth.churned_at.reindex(alive)
@@ -82,7 +83,7 @@ def backtest(n: int, seeds: list[int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def scale(n: int, parts: str = "default") -> pd.DataFrame:
+def scale(n: int, parts: str = "default", jsonl: bool = True) -> pd.DataFrame:
     """Time each step (wall and CPU seconds, load); report the peak resident memory.
 
     Besides the steps, one row per part gives the CPU seconds of its fit and of its sections in
@@ -105,6 +106,7 @@ def scale(n: int, parts: str = "default") -> pd.DataFrame:
                 "load (1 min)": os.getloadavg()[0],
             }
         )
+        print(rows[-1], flush=True)
         return result
 
     as_of = "2025-01-01"
@@ -117,6 +119,7 @@ def scale(n: int, parts: str = "default") -> pd.DataFrame:
         now = time.process_time()
         fit_cpu[name] = now - clock[0]
         clock[0] = now
+        print(f"fit {name}: {fit_cpu[name]:.1f} CPU seconds", flush=True)
 
     models = timed(
         f"Models.fit ({len(chosen)} parts)",
@@ -149,10 +152,22 @@ def scale(n: int, parts: str = "default") -> pd.DataFrame:
         for cls, original in originals.items():
             cls.section = original
         batch_module.CORE_SECTIONS = core
-    timed(
-        lambda t: f"portraits, JSON Lines ({len(t) / 2**20:,.0f} MiB)",
-        lambda: bc.portraits(base, as_of=as_of, models=models, format="jsonl"),
-    )
+    for name, cpu in section_cpu.items():
+        print(f"section {name}: {cpu:.1f} CPU seconds", flush=True)
+    if jsonl:
+        timed(
+            lambda t: f"portraits, JSON Lines ({len(t) / 2**20:,.0f} MiB)",
+            lambda: bc.portraits(base, as_of=as_of, models=models, format="jsonl"),
+        )
+    lifecycle = models.part("lifecycle")
+    if lifecycle is not None:
+        for draws in (256, 1024):
+            model = copy.copy(lifecycle.model_)
+            model.n_draws = draws
+            timed(
+                lambda f, d=draws: f"LifecycleModel.predict, n_draws={d} ({len(f):,} projects)",
+                lambda m=model: m.predict(base, as_of),
+            )
     for name, cpu in fit_cpu.items():
         rows.append({"step": f"  fit {name}", "CPU seconds": cpu})
     for name, cpu in section_cpu.items():
@@ -184,6 +199,7 @@ def main() -> None:
         help="the bundle of the scale run: the default parts, or with the opt-in ones",
     )
     parser.add_argument("-n", type=int, default=None, help="organisations of the scale run")
+    parser.add_argument("--no-jsonl", action="store_true", help="scale: time the frame only")
     args = parser.parse_args()
     print(f"{platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()}")
     with pd.option_context("display.width", 160, "display.max_columns", 20):
@@ -194,7 +210,7 @@ def main() -> None:
             print(table.groupby("weights").mean(numeric_only=True).round(3).to_string())
         if args.only in (None, "scale"):
             size = args.n or (5_000 if args.quick else 100_000)
-            table = scale(size, args.parts)
+            table = scale(size, args.parts, jsonl=not args.no_jsonl)
             print("\nPortraits at scale")
             print(table.round(2).to_string(index=False))
             print(f"load after: {os.getloadavg()}")
