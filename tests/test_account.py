@@ -500,9 +500,14 @@ def test_parts_refuse_bad_parameters(base):
 
 
 def test_a_part_holding_an_unfitted_model_round_trips():
-    from b2bclient.account import DealOutlook
+    from b2bclient.account import CrossSellSuggestions, DealOutlook, PartnerSuggestions
     from b2bclient.pipeline import WinModel
+    from b2bclient.recommend import CrossSell, PartnerMatcher
 
     loaded = roundtrip(DealOutlook(model=WinModel(C=0.5), horizon="30D"))
     assert loaded.model.get_params() == WinModel(C=0.5).get_params()
     assert loaded.horizon == "30D"
+    cross = roundtrip(CrossSellSuggestions(model=CrossSell(item_model="ease"), k=3))
+    assert cross.model.item_model == "ease" and not hasattr(cross.model, "as_of_")
+    partners = roundtrip(PartnerSuggestions(model=PartnerMatcher(model="rule")))
+    assert partners.model.model == "rule"
