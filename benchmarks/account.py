@@ -9,7 +9,8 @@ Two parts, each printing a table:
   plain baseline (the churn part's probability alone). Both weightings are shown: equal (the
   default) and fitted on the observed churn (``weights="auto"``).
 * **scale**: ``Models.fit`` and ``portraits`` of every organisation of a 100 000-organisation
-  base, seconds and peak resident memory, with the machine's load.
+  base, seconds and peak resident memory, with the machine's load, and the CPU seconds of every
+  part's fit and sections (``--parts all`` adds the opt-in segment and deal outlook).
 
 Run ``python benchmarks/account.py`` (``--quick`` for a smoke run on small sizes,
 ``--only backtest`` or ``--only scale``).
@@ -18,6 +19,7 @@ Run ``python benchmarks/account.py`` (``--quick`` for a smoke run on small sizes
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import platform
 import resource
@@ -31,7 +33,7 @@ import pandas as pd
 def backtest(n: int, seeds: list[int]) -> pd.DataFrame:
     """Return one row per seed and weighting: churn rate per band, ratio, concordances."""
     import b2bclient as bc
-    from b2bclient.account import HealthScore
+    from b2bclient.account import ChurnRisk, HealthScore
     from b2bclient.churn.metrics import concordance_index_harrell
 
     rows: list[dict[str, Any]] = []
@@ -39,7 +41,7 @@ def backtest(n: int, seeds: list[int]) -> pd.DataFrame:
         base, truth = bc.datasets.make_client_base(n, seed=seed, return_truth=True)
         landmark = truth.landmark
         end = base.summary()["last"].max() + pd.Timedelta("1ns")
-        models = bc.Models.fit(base, landmark)
+        models = bc.Models.fit(base, landmark, parts=[ChurnRisk(), HealthScore()])
         churn = models.part("churn")
         alive = truth.covariates.index
         churned = truth.churned_at.reindex(alive)
@@ -81,9 +83,15 @@ def backtest(n: int, seeds: list[int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def scale(n: int) -> pd.DataFrame:
-    """Time each step (wall and CPU seconds, load); report the peak resident memory."""
+def scale(n: int, parts: str = "default", jsonl: bool = True) -> pd.DataFrame:
+    """Time each step (wall and CPU seconds, load); report the peak resident memory.
+
+    Besides the steps, one row per part gives the CPU seconds of its fit and of its sections in
+    the frame run (``fit <name>``, ``section <name>``), and ``core`` the sections from the tables.
+    """
     import b2bclient as bc
+    from b2bclient.account import _batch as batch_module
+    from b2bclient.account import all_parts, default_parts
 
     rows: list[dict[str, Any]] = []
 
@@ -98,29 +106,100 @@ def scale(n: int) -> pd.DataFrame:
                 "load (1 min)": os.getloadavg()[0],
             }
         )
+        print(rows[-1], flush=True)
         return result
 
     as_of = "2025-01-01"
     base = timed(f"make_client_base({n:,})", lambda: bc.datasets.make_client_base(n, seed=0))
-    models = timed("Models.fit", lambda: bc.Models.fit(base, as_of))
-    timed(
-        lambda f: f"portraits, frame ({len(f):,} rows)",
-        lambda: bc.portraits(base, as_of=as_of, models=models),
+    chosen = list(all_parts() if parts == "all" else default_parts())
+    fit_cpu: dict[str, float] = {}
+    clock = [time.process_time()]
+
+    def progress(name: str, done: int, total: int) -> None:
+        now = time.process_time()
+        fit_cpu[name] = now - clock[0]
+        clock[0] = now
+        print(f"fit {name}: {fit_cpu[name]:.1f} CPU seconds", flush=True)
+
+    models = timed(
+        f"Models.fit ({len(chosen)} parts)",
+        lambda: bc.Models.fit(base, as_of, parts=chosen, progress=progress),
     )
-    timed(
-        lambda t: f"portraits, JSON Lines ({len(t) / 2**20:,.0f} MiB)",
-        lambda: bc.portraits(base, as_of=as_of, models=models, format="jsonl"),
+    section_cpu: dict[str, float] = {}
+    originals = {type(p): type(p).section for p in models.parts}
+
+    def wrap(cls: Any, original: Any) -> Any:
+        def section(self: Any, batch: Any) -> Any:
+            start = time.process_time()
+            out = original(self, batch)
+            section_cpu[self.name] = section_cpu.get(self.name, 0.0) + time.process_time() - start
+            return out
+
+        return section
+
+    for cls, original in originals.items():
+        cls.section = wrap(cls, original)
+    core = batch_module.CORE_SECTIONS
+    batch_module.CORE_SECTIONS = tuple(
+        (name, _timed_core(name, function, section_cpu)) for name, function in core
     )
+    try:
+        timed(
+            lambda f: f"portraits, frame ({len(f):,} rows)",
+            lambda: bc.portraits(base, as_of=as_of, models=models),
+        )
+    finally:
+        for cls, original in originals.items():
+            cls.section = original
+        batch_module.CORE_SECTIONS = core
+    for name, cpu in section_cpu.items():
+        print(f"section {name}: {cpu:.1f} CPU seconds", flush=True)
+    if jsonl:
+        timed(
+            lambda t: f"portraits, JSON Lines ({len(t) / 2**20:,.0f} MiB)",
+            lambda: bc.portraits(base, as_of=as_of, models=models, format="jsonl"),
+        )
+    lifecycle = models.part("lifecycle")
+    if lifecycle is not None:
+        for draws in (256, 1024):
+            model = copy.copy(lifecycle.model_)
+            model.n_draws = draws
+            timed(
+                lambda f, d=draws: f"LifecycleModel.predict, n_draws={d} ({len(f):,} projects)",
+                lambda m=model: m.predict(base, as_of),
+            )
+    for name, cpu in fit_cpu.items():
+        rows.append({"step": f"  fit {name}", "CPU seconds": cpu})
+    for name, cpu in section_cpu.items():
+        rows.append({"step": f"  section {name}", "CPU seconds": cpu})
     out = pd.DataFrame(rows)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
     print(f"peak resident memory of the process: {peak:.2f} GiB")
     return out
 
 
+def _timed_core(name: str, function: Any, sink: dict[str, float]) -> Any:
+    def run(batch: Any) -> Any:
+        start = time.process_time()
+        out = function(batch)
+        sink["core"] = sink.get("core", 0.0) + time.process_time() - start
+        return out
+
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--only", choices=("backtest", "scale"), default=None)
+    parser.add_argument(
+        "--parts",
+        choices=("default", "all"),
+        default="default",
+        help="the bundle of the scale run: the default parts, or with the opt-in ones",
+    )
+    parser.add_argument("-n", type=int, default=None, help="organisations of the scale run")
+    parser.add_argument("--no-jsonl", action="store_true", help="scale: time the frame only")
     args = parser.parse_args()
     print(f"{platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()}")
     with pd.option_context("display.width", 160, "display.max_columns", 20):
@@ -130,7 +209,8 @@ def main() -> None:
             print(table.round(3).to_string(index=False))
             print(table.groupby("weights").mean(numeric_only=True).round(3).to_string())
         if args.only in (None, "scale"):
-            table = scale(5_000 if args.quick else 100_000)
+            size = args.n or (5_000 if args.quick else 100_000)
+            table = scale(size, args.parts, jsonl=not args.no_jsonl)
             print("\nPortraits at scale")
             print(table.round(2).to_string(index=False))
             print(f"load after: {os.getloadavg()}")

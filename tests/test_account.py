@@ -26,9 +26,32 @@ def base():
     return make_client_base(2_000, seed=3)
 
 
+def every_part():
+    """Every part, default and opt-in, with a segmenter of fixed size (cheap to fit)."""
+    from b2bclient.account import SegmentMembership, all_parts
+    from b2bclient.segment import Segmenter
+
+    segment = SegmentMembership(model=Segmenter(n_segments=4, random_state=0))
+    return [segment if p.name == "segment" else p for p in all_parts()]
+
+
+ALL_SECTIONS = {
+    "features",
+    "churn",
+    "value",
+    "health",
+    "segment",
+    "cross_sell",
+    "partners",
+    "lifecycle",
+    "wallet",
+    "pipeline",
+}
+
+
 @pytest.fixture(scope="module")
 def models(base):
-    return Models.fit(base, AS_OF)
+    return Models.fit(base, AS_OF, parts=every_part())
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +62,7 @@ def documents(base, models):
     ]
 
 
-def test_every_portrait_validates_against_the_schema(base, documents):
+def test_every_portrait_validates_against_the_schema(base, models, documents):
     validator = jsonschema.Draft202012Validator(
         Portrait.json_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )
@@ -49,7 +72,13 @@ def test_every_portrait_validates_against_the_schema(base, documents):
     for doc in documents:
         errors = list(validator.iter_errors(doc))
         assert not errors, (doc["organisation_id"], errors[0].message)
-    assert {"features", "churn", "value", "health"} <= set(documents[0])
+    assert set(models.names) == ALL_SECTIONS
+    for name in ALL_SECTIONS:
+        assert sum(name in d for d in documents) > 1_000, name
+    assert sum(d["lifecycle"]["count"] > 0 for d in documents) > 100
+    assert sum(d["pipeline"]["count"] > 0 for d in documents) > 50
+    assert sum(len(d["partners"]["suggestions"]) > 0 for d in documents) > 100
+    assert sum(d["lifecycle"]["alerts"] for d in documents) > 0
     assert "contacts" not in documents[0]
 
 
@@ -65,8 +94,10 @@ def test_portrait_holds_what_the_tables_say(base, models):
     assert p["organisation"]["name"] == base.organisation(oid).name
     assert 0 <= p["health"]["score"] <= 100
     assert Portrait.from_dict(json.loads(p.to_json())) == p
+    only_peers = Models(as_of=models.as_of, parts=[models.part("features")])
     with pytest.raises(bc.InvalidParameterError, match="segment"):
-        p["segment"]  # the segmenter is not in this bundle: the section is absent, never faked
+        # the segmenter is not in this bundle: the section is absent, never faked
+        portrait(base, oid, AS_OF, only_peers)["segment"]
 
 
 def test_sections_absent_without_their_part(base):
@@ -198,7 +229,8 @@ def test_bad_input_gives_clear_errors(base, models):
 def test_dask_local_cluster_gives_the_same_portraits():
     distributed = pytest.importorskip("distributed")
     small = make_client_base(300, seed=5)
-    bundle = Models.fit(small, AS_OF)
+    bundle = Models.fit(small, AS_OF, parts=every_part())
+    assert set(bundle.names) == ALL_SECTIONS
     expected = portraits(small, as_of=AS_OF, models=bundle, format="jsonl")
     with (
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False) as cluster,
@@ -325,3 +357,157 @@ def test_unfittable_parts_are_skipped_on_request_never_faked():
     assert roundtrip(models).skipped == models.skipped
     with pytest.raises(bc.InvalidParameterError, match="errors"):
         Models.fit(tiny, AS_OF, errors="ignore")
+
+
+def _by_id(documents):
+    return {d["organisation_id"]: d for d in documents}
+
+
+def test_new_parts_show_what_their_models_say(base, models, documents):
+    docs = _by_id(documents)
+    lifecycle = models.part("lifecycle").model_
+    forecast = lifecycle.predict(base, AS_OF).set_index("project_id")
+    shown = {
+        p["project_id"]: p
+        for d in documents
+        if "lifecycle" in d
+        for p in d["lifecycle"]["projects"]
+    }
+    assert len(shown) > 100
+    for pid, p in shown.items():
+        assert p["p_procurement_90d"] == pytest.approx(
+            forecast.at[pid, "p_procurement_90d"], abs=1e-4
+        )
+        assert p["stage"] == forecast.at[pid, "stage"]
+    counts = forecast.groupby("organisation_id").size()
+    assert all(docs[o]["lifecycle"]["count"] == n for o, n in counts.items())
+    alerts = lifecycle.alerts(base, AS_OF, within="90D", min_probability=0.5)
+    flagged = {p["project_id"]: p["reason"] for p in shown.values() if p["alert"]}
+    expected = dict(zip(alerts["project_id"], alerts["reason"], strict=True))
+    assert flagged == {k: v for k, v in expected.items() if k in shown} and flagged
+
+    win = models.part("pipeline").model_
+    p_win = win.predict_proba(base, as_of=AS_OF)
+    deals = [deal for d in documents for deal in d["pipeline"]["deals"]]
+    assert len(deals) > 100
+    for deal in deals:
+        assert deal["p_win"] == pytest.approx(p_win[deal["deal_id"]], abs=1e-4)
+        assert deal["p_won"] <= deal["p_win"] + 1e-9
+
+    wallet = models.part("wallet").model_
+    for oid in list(docs)[:300]:
+        assert docs[oid]["wallet"]["potential"] == pytest.approx(
+            wallet.potential_[oid], rel=1e-6, abs=0.01
+        )
+
+    ids = list(docs)[:40]
+    recs = models.part("cross_sell").model_.recommend(ids, k=5)
+    for oid, rows in recs.groupby("organisation_id"):
+        got = [s["product_id"] for s in docs[oid]["cross_sell"]["suggestions"]]
+        assert got == rows["product_id"].tolist()
+    matches = models.part("partners").model_.match(ids, k=5)
+    for oid, rows in matches.groupby("organisation_id"):
+        got = [s["partner_id"] for s in docs[oid]["partners"]["suggestions"]]
+        assert got == rows["partner_id"].tolist()
+
+    segment = models.part("segment")
+    X = bc.features.build_features(base, AS_OF, list(bc.account._ranks.ORGANISATION_EXTRACTORS))
+    predicted = segment.model_.predict(X[list(segment.model_.feature_names_in_)])
+    got = [docs[o]["segment"]["segment"] for o in X.index]
+    assert got == predicted.tolist()
+    assert {docs[o]["segment"]["label"] for o in X.index} == set(segment.labels_.values())
+
+
+def test_a_later_portrait_leaves_out_what_was_bought_since(base, models):
+    later = pd.Timestamp("2025-07-01")
+    docs = _by_id(
+        json.loads(line)
+        for line in portraits(
+            base, [*POINT_IN_TIME_IDS, "O-000010", "O-000020"], later, models, format="jsonl"
+        ).splitlines()
+    )
+    cut = base.as_of(later)
+    won = cut.deals[cut.deals["status"] == "won"]
+    lines = cut.deal_lines.merge(won[["deal_id", "organisation_id"]], on="deal_id")
+    for oid, doc in docs.items():
+        assert doc["cross_sell"]["as_of"] == AS_OF.isoformat()
+        bought = set(lines.loc[lines["organisation_id"] == oid, "product_id"])
+        suggested = {s["product_id"] for s in doc["cross_sell"]["suggestions"]}
+        assert not suggested & bought
+        assert len(suggested) == 5
+
+
+def test_models_from_fitted_wraps_fitted_models_without_refitting(base, models):
+    fitted = [
+        models.part("features"),
+        models.part("segment").model_,
+        models.part("lifecycle").model_,
+        models.part("pipeline").model_,
+        models.part("wallet").model_,
+        models.part("cross_sell").model_,
+        models.part("partners").model_,
+    ]
+    bundle = Models.from_fitted(base, AS_OF, fitted)
+    assert bundle.names == (
+        "features",
+        "segment",
+        "lifecycle",
+        "pipeline",
+        "wallet",
+        "cross_sell",
+        "partners",
+    )
+    assert bundle.part("lifecycle").model_ is models.part("lifecycle").model_
+    ids = POINT_IN_TIME_IDS
+    mine = portraits(base, ids, AS_OF, bundle, format="portraits")
+    theirs = portraits(base, ids, AS_OF, models, format="portraits")
+    for a, b in zip(mine, theirs, strict=True):
+        assert set(a.names) < set(b.names)
+        assert all(a[name] == b[name] for name in a.names)
+    assert roundtrip(bundle).names == bundle.names
+    with pytest.raises(bc.InvalidParameterError, match="after the bundle's as_of"):
+        Models.from_fitted(base, "2024-06-01", [models.part("lifecycle").model_])
+    with pytest.raises(bc.InvalidParameterError, match="not fitted"):
+        Models.from_fitted(base, AS_OF, [bc.lifecycle.LifecycleModel()])
+    with pytest.raises(bc.InvalidParameterError, match="Got str"):
+        Models.from_fitted(base, AS_OF, ["churn"])
+    with pytest.raises(bc.InvalidParameterError, match="share the names"):
+        Models.from_fitted(base, AS_OF, [models.part("lifecycle")] * 2)
+
+
+def test_a_project_without_stages_gives_a_clear_error(base, models):
+    tables = dict(base.tables)
+    projects = tables["projects"]
+    active = projects.loc[projects["status"] == "active", "project_id"].iloc[0]
+    owner = projects.loc[projects["project_id"] == active, "organisation_id"].iloc[0]
+    tables["stages"] = tables["stages"][tables["stages"]["project_id"] != active]
+    broken = bc.ClientBase(tables)
+    with pytest.raises(bc.B2BClientError, match=active):
+        portrait(broken, owner, AS_OF, models)
+
+
+def test_parts_refuse_bad_parameters(base):
+    from b2bclient.account import CrossSellSuggestions, ProcurementForecast, WalletShare
+
+    with pytest.raises(bc.InvalidParameterError, match="'k'"):
+        CrossSellSuggestions(k=0).fit(base, AS_OF)
+    with pytest.raises(bc.InvalidParameterError, match="'model'"):
+        WalletShare(model=bc.lifecycle.LifecycleModel()).fit(base, AS_OF)
+    with pytest.raises(bc.InvalidParameterError, match="min_probability"):
+        ProcurementForecast(min_probability=2.0).fit(base, AS_OF)
+    with pytest.raises(bc.InvalidParameterError, match="organisation-scope"):
+        WalletShare(model=bc.potential.WalletModel(inputs=("relations__x",))).fit(base, AS_OF)
+
+
+def test_a_part_holding_an_unfitted_model_round_trips():
+    from b2bclient.account import CrossSellSuggestions, DealOutlook, PartnerSuggestions
+    from b2bclient.pipeline import WinModel
+    from b2bclient.recommend import CrossSell, PartnerMatcher
+
+    loaded = roundtrip(DealOutlook(model=WinModel(C=0.5), horizon="30D"))
+    assert loaded.model.get_params() == WinModel(C=0.5).get_params()
+    assert loaded.horizon == "30D"
+    cross = roundtrip(CrossSellSuggestions(model=CrossSell(item_model="ease"), k=3))
+    assert cross.model.item_model == "ease" and not hasattr(cross.model, "as_of_")
+    partners = roundtrip(PartnerSuggestions(model=PartnerMatcher(model="rule")))
+    assert partners.model.model == "rule"

@@ -57,7 +57,9 @@ def forecast(synthetic, fitted):
 def plain(synthetic):
     """The model without covariates: the Aalen-Johansen comparison, and cheap refits."""
     base, _ = synthetic
-    return LifecycleModel(covariates=(), loss_covariates=(), n_draws=1024).fit(base, AS_OF)
+    return LifecycleModel(covariates=(), loss_covariates=(), n_draws=1024, exit_window=None).fit(
+        base, AS_OF
+    )
 
 
 @pytest.fixture(scope="module")
@@ -411,6 +413,30 @@ def test_a_window_fits_the_recent_past_with_delayed_entry(small, small_model):
     assert recent.spells_.to_numpy().sum() == len(in_window)
     with pytest.raises(InvalidParameterError, match="'window'"):
         LifecycleModel(window="-1D").fit(small, SMALL_AS_OF)
+
+
+def test_the_exit_window_takes_the_recent_exit_rates(small, small_model):
+    whole = LifecycleModel(n_draws=64, exit_window=None).fit(small, SMALL_AS_OF)
+    assert small_model.get_params()["exit_window"] == "365D"
+    # Coefficients (durations and exits) come from the whole history either way.
+    pd.testing.assert_frame_equal(small_model.coefficients_, whole.coefficients_)
+    assert not np.allclose(small_model.exit_rates_, whole.exit_rates_)
+    # Without covariates the rate is the events in the window over the time at risk in it.
+    plain = LifecycleModel(covariates=(), loss_covariates=(), n_draws=64).fit(small, SMALL_AS_OF)
+    history = stage_history(small, SMALL_AS_OF)
+    start = SMALL_AS_OF - pd.Timedelta("365D")
+    stop = history["started_at"] + pd.to_timedelta(history["days"], unit="D")
+    inside = history[stop > start]
+    entry = np.maximum(inside["entry_days"], (start - inside["started_at"]) / pd.Timedelta(days=1))
+    exposure = (inside["days"] - entry).clip(lower=0)
+    stage = inside["stage"].astype(object)
+    for cause in ("cancelled", "organisation_lost"):
+        for name in ("design", "production"):
+            rows = (stage == name).to_numpy()
+            expected = (inside["outcome"] == cause)[rows].sum() / exposure[rows].sum()
+            assert plain.exit_rates_.loc[name, cause] == pytest.approx(expected), (cause, name)
+    with pytest.raises(InvalidParameterError, match="'exit_window'"):
+        LifecycleModel(exit_window="-1D").fit(small, SMALL_AS_OF)
 
 
 def test_fitted_attributes_describe_the_fit(small_model):

@@ -13,16 +13,23 @@ Examples
 >>> base = bc.datasets.make_client_base(400, seed=1)
 >>> models = bc.Models.fit(base, as_of="2025-01-01")
 >>> p = bc.portrait(base, "O-000001", as_of="2025-01-01", models=models)
->>> p.names[-4:]
-('features', 'churn', 'value', 'health')
+>>> p.names[5:]
+('features', 'churn', 'value', 'health', 'cross_sell', 'partners', 'lifecycle', 'wallet')
 >>> p["health"]["band"] in ("red", "yellow", "green")
 True
 """
 
 from b2bclient.account._batch import portrait, portraits
-from b2bclient.account._bundle import Models, default_parts
+from b2bclient.account._bundle import Models, all_parts, default_parts, optional_parts
 from b2bclient.account._health import MEASURES, HealthScore, Measure
 from b2bclient.account._parts import ChurnRisk, CustomerValue, PeerFeatures
+from b2bclient.account._parts_market import (
+    CrossSellSuggestions,
+    PartnerSuggestions,
+    SegmentMembership,
+    WalletShare,
+)
+from b2bclient.account._parts_projects import DealOutlook, ProcurementForecast
 from b2bclient.account._protocol import Batch, Part, register_part_schema
 from b2bclient.account._schema import Portrait
 
@@ -30,14 +37,22 @@ __all__ = [
     "MEASURES",
     "Batch",
     "ChurnRisk",
+    "CrossSellSuggestions",
     "CustomerValue",
+    "DealOutlook",
     "HealthScore",
     "Measure",
     "Models",
     "Part",
+    "PartnerSuggestions",
     "PeerFeatures",
     "Portrait",
+    "ProcurementForecast",
+    "SegmentMembership",
+    "WalletShare",
+    "all_parts",
     "default_parts",
+    "optional_parts",
     "portrait",
     "portraits",
     "register_part_schema",

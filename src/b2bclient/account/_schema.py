@@ -13,7 +13,7 @@ import pandas as pd
 from b2bclient._exceptions import InvalidParameterError
 from b2bclient.account._protocol import PART_SCHEMAS
 
-__all__ = ["CORE_SCHEMA", "FUTURE_SECTIONS", "SCHEMA_VERSION", "Portrait", "portrait_schema"]
+__all__ = ["CORE_SCHEMA", "SCHEMA_VERSION", "Portrait", "portrait_schema"]
 
 #: Version of the portrait document; a change that breaks readers raises it.
 SCHEMA_VERSION = 1
@@ -121,24 +121,12 @@ CORE_SCHEMA: dict[str, dict[str, Any]] = {
     ),
 }
 
-#: Sections of parts built elsewhere: present only when their part is in the bundle. Until the
-#: part registers its own schema, the section is only required to be an object.
-FUTURE_SECTIONS: dict[str, str] = {
-    "segment": "Segment and its label (Segmenter).",
-    "cross_sell": "Cross-sell suggestions with scores and reasons (CrossSell).",
-    "partners": "Suggested client-to-client links with reasons (PartnerMatcher).",
-    "lifecycle": "Procurement forecast of each active project (LifecycleModel).",
-    "pipeline": "Win probability and expected close of each open deal (WinModel).",
-    "wallet": "Share of wallet and whitespace (WalletModel).",
-}
-
 
 def portrait_schema() -> dict[str, Any]:
     """Return the JSON Schema (draft 2020-12) of a portrait document.
 
     The core sections are required; each part's section (those registered with
-    :func:`~b2bclient.account._protocol.register_part_schema`, and the sections of parts still to
-    come) is optional, since a portrait holds exactly the parts of its bundle. ``contacts``
+    :func:`~b2bclient.account._protocol.register_part_schema`) is optional, since a portrait holds exactly the parts of its bundle. ``contacts``
     (personal data) appears only with ``include_personal_data=True``.
 
     Examples
@@ -156,8 +144,6 @@ def portrait_schema() -> dict[str, Any]:
         "models_as_of": _STRING,
         **copy.deepcopy(CORE_SCHEMA),
     }
-    for name, text in FUTURE_SECTIONS.items():
-        properties[name] = {"type": "object", "description": text}
     for name, schema in PART_SCHEMAS.items():
         properties[name] = copy.deepcopy(schema)
     properties["contacts"] = {

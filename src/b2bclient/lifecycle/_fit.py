@@ -207,13 +207,15 @@ def fit_exit(
     n_stages: int,
     cause: str,
     penalizer: float,
+    recent: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Fit a cause-specific exit: a Cox model stratified by stage, then a constant rate per stage.
 
-    `frame` holds every spell with ``stage`` (code), ``days``, ``entry_days`` and the regressor
-    `columns`; `event` marks the spells that ended by this cause. The rate of stage ``s`` is the
-    Breslow estimate of a constant baseline: its events over its exposure weighted by
-    ``exp(coef . x)``.
+    `frame` holds every spell with ``stage`` (code), ``days``, ``entry_days``, ``outcome`` and the
+    regressor `columns`; `event` marks the spells that ended by this cause. The rate of stage
+    ``s`` is the Breslow estimate of a constant baseline: its events over its exposure weighted by
+    ``exp(coef . x)``, taken over `recent` (the same spells' time at risk within a recent window,
+    same columns) when given, over `frame` otherwise.
     """
     from lifelines import CoxPHFitter
 
@@ -250,6 +252,15 @@ def fit_exit(
         summary = fitter.summary.loc[names, list(_SUMMARY)].rename(columns=_SUMMARY)
         summary = summary.astype(np.float64)
         summary.index.name = "covariate"
+    if recent is not None:
+        stage = recent["stage"].to_numpy().astype(np.int64)
+        exposure = np.maximum(recent["days"].to_numpy() - recent["entry_days"].to_numpy(), 0.0)
+        event = recent["outcome"].astype(object).to_numpy() == cause
+        X = (
+            design_matrix(pre, recent)[names]
+            if pre is not None
+            else pd.DataFrame(index=recent.index)
+        )
     weight = np.exp(X.to_numpy() @ coef) * exposure
     events = np.bincount(stage[event], minlength=n_stages).astype(np.float64)
     at_risk = np.bincount(stage, weights=weight, minlength=n_stages)

@@ -79,7 +79,7 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
     * per exit, a cause-specific proportional hazard, constant within each stage (a Cox model
       stratified by stage for the coefficients, the Breslow estimate of a constant baseline per
       stage): `covariates` for ``cancelled``, the organisation's churn-risk `loss_covariates` for
-      ``organisation_lost``.
+      ``organisation_lost``; the rates from the time at risk within `exit_window`.
 
     :meth:`predict` integrates over the paths ahead of every active project. Nothing of lifelines
     is kept: the fitted state is plain arrays and frames, saved by :func:`b2bclient.save`.
@@ -108,6 +108,13 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
         entry), so the durations and exit rates are those of the recent past. The earlier
         stages' log-days and the covariates are still read from the whole history. None: all
         history.
+    exit_window : str or None, default "365D"
+        Estimate the exit rate of each stage on the time at risk within this window before
+        `as_of` (delayed entry, as for `window`); the exits' coefficients still come from the
+        whole history. How often projects end moves in calendar time with the client base's
+        churn (in the synthetic base it rises after the landmark), so the rate that applies
+        ahead is the recent one, while the effect of a covariate is stable. None: the whole
+        history, as the other fits.
 
     Attributes
     ----------
@@ -156,6 +163,7 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
         n_draws: int = 1024,
         random_state: int = 0,
         window: str | None = None,
+        exit_window: str | None = "365D",
     ) -> None:
         self.covariates = covariates
         self.loss_covariates = loss_covariates
@@ -164,6 +172,7 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
         self.n_draws = n_draws
         self.random_state = random_state
         self.window = window
+        self.exit_window = exit_window
 
     # ------------------------------------------------------------------------------ checks
 
@@ -231,12 +240,7 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
         view = base.as_of(t)
         history = spells(view, t)
         if self.window is not None:
-            start = t - to_duration(self.window, name="window", owner=_OWNER)
-            started = pd.DatetimeIndex(history["started_at"])
-            stop = started + pd.to_timedelta(history["days"].to_numpy(), unit="D")
-            history = history[(stop > start)].copy()
-            late = ((start - pd.DatetimeIndex(history["started_at"])) / _DAY).to_numpy()
-            history["entry_days"] = np.maximum(history["entry_days"].to_numpy(), late)
+            history = _within(history, t, self.window, "window")
         if history.empty:
             raise InvalidParameterError(
                 f"No project stage started before as_of={t} in the 'stages' table, so "
@@ -274,6 +278,10 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
             )
             summaries.append(table.drop(columns="kind").assign(part="duration", stage=name))
         exits = {}
+        recent = None
+        if self.exit_window is not None:
+            recent = _within(history, t, self.exit_window, "exit_window")
+            recent = recent[recent["entry_days"].to_numpy() < recent["days"].to_numpy()]
         for cause, columns in (("cancelled", list(names)), ("organisation_lost", list(loss))):
             fitted = fit_exit(
                 history,
@@ -282,6 +290,7 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
                 n_stages=_N,
                 cause=cause,
                 penalizer=float(self.penalizer),
+                recent=recent,
             )
             exits[cause] = fitted
             table = fitted["summary"].reset_index().rename(columns={"covariate": "term"})
@@ -535,6 +544,17 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
             out[i, _N] = float((alive * (paths.start[_N] <= d)).mean())
         out[:, -1] = 1.0 - out[:, :-1].sum(axis=1)
         return pd.DataFrame(out, index=pd.Index(grid, name="days"), columns=columns)
+
+
+def _within(history: pd.DataFrame, t: pd.Timestamp, window: Any, name: str) -> pd.DataFrame:
+    """The spells' time at risk within `window` before `t`: later entry for those running into it."""
+    start = t - to_duration(window, name=name, owner=_OWNER)
+    started = pd.DatetimeIndex(history["started_at"])
+    stop = started + pd.to_timedelta(history["days"].to_numpy(), unit="D")
+    out = history[(stop > start)].copy()
+    late = ((start - pd.DatetimeIndex(out["started_at"])) / _DAY).to_numpy()
+    out["entry_days"] = np.maximum(out["entry_days"].to_numpy(), late)
+    return out
 
 
 def _lags(transitions: list[dict[str, Any]]) -> Floats:

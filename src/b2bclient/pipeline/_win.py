@@ -364,6 +364,8 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def _b2b_get_state(self) -> dict[str, Any]:
         """Return the fitted state with the calibrated model taken apart into storable pieces."""
         state = {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
+        if "model_" not in state:  # not fitted: parameters only
+            return state
         model = state.pop("model_")
         cal = model.calibrated_classifiers_[0]
         state["calibration_"] = {
@@ -385,6 +387,10 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         from sklearn.calibration import CalibratedClassifierCV, _CalibratedClassifier
 
         state = dict(state)
+        if "calibration_" not in state:  # saved before fit
+            for k, v in state.items():
+                setattr(self, k, v)
+            return
         parts = state.pop("calibration_")
         model = CalibratedClassifierCV(**parts["params"])
         model.calibrated_classifiers_ = [

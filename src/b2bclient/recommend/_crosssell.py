@@ -478,7 +478,8 @@ class CrossSell(BaseEstimator):  # type: ignore[misc]
 
     def _b2b_get_state(self) -> dict[str, Any]:
         """Return the fitted state as arrays and plain values (sparse matrices as their arrays)."""
-        require_fitted(self, "as_of_")
+        if not hasattr(self, "as_of_"):  # not fitted: parameters only
+            return {}
         state: dict[str, Any] = {
             name: getattr(self, name)
             for name in vars(self)
@@ -498,6 +499,8 @@ class CrossSell(BaseEstimator):  # type: ignore[misc]
     def _b2b_set_state(self, state: dict[str, Any]) -> None:
         """Rebuild the fitted model from :meth:`_b2b_get_state`."""
         state = dict(state)
+        if not state:  # saved before fit
+            return
         snapshot = dict(state.pop("snapshot"))
         for key, value in snapshot.items():
             if isinstance(value, dict) and set(value) == {"csr"}:

@@ -585,7 +585,8 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
 
     def _b2b_get_state(self) -> dict[str, Any]:
         """Return the fitted state as arrays, frames and the nested classifier."""
-        require_fitted(self, "as_of_")
+        if not hasattr(self, "as_of_"):  # not fitted: parameters only
+            return {}
         state: dict[str, Any] = {
             name: getattr(self, name)
             for name in vars(self)
@@ -606,6 +607,8 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
     def _b2b_set_state(self, state: dict[str, Any]) -> None:
         """Rebuild the fitted matcher from :meth:`_b2b_get_state`."""
         state = dict(state)
+        if not state:  # saved before fit
+            return
         self._data = PairData(**state.pop("data"))
         self._co = Copresence(**state.pop("co"))
         self._knowledge = Knowledge(**state.pop("knowledge"))
