@@ -112,7 +112,7 @@ def main() -> None:
     per: dict[str, list[tuple[float, float]]] = {}
     for r in largest:
         for name, wall, cpu in sections(r["stdout"]):
-            per.setdefault(name, []).append((wall, cpu))
+            per.setdefault(re.sub(r", seed \d+$", "", name), []).append((wall, cpu))
     print(f"\nPer section at {max(args.sizes):,} organisations (mean over {len(largest)} seeds):\n")
     print("| section | wall s | CPU s |")
     print("|---|---|---|")
