@@ -72,12 +72,74 @@ def test_usage_errors_exit_2_without_a_traceback(capsys):
     assert main(["frobnicate"], stream=io.StringIO()) == 2
 
 
+def _documented_results() -> set[str]:
+    """The keys of ``ctx.results`` listed in the table of the section protocol's docstring."""
+    from b2bclient.cli import _context
+
+    table = _context.__doc__.split("The keys of ``ctx.results``")[1]
+    return set(re.findall(r"^``\"(\w+)\"``", table, flags=re.MULTILINE))
+
+
 @pytest.mark.slow
-def test_demo_writes_the_store_the_report_and_a_summary(tmp_path):
+def test_demo_writes_the_store_the_report_and_a_summary(tmp_path, monkeypatch):
+    import threadpoolctl
+
+    import b2bclient.account
+    from b2bclient.cli import _demo
+    from b2bclient.lifecycle import LifecycleModel
+    from b2bclient.pipeline import WinModel
+    from b2bclient.segment import Segmenter
+
+    # Record every fit of a model the sections share, the threads the numerical libraries may
+    # use meanwhile, the portrait computations, and the context the summary is written from.
+    fits, threads, seen = [], set(), {}
+
+    def spy(cls, name):
+        original = getattr(cls, name)
+
+        def wrapper(self, *args, **kwargs):
+            fits.append((cls.__name__, str(kwargs.get("as_of", args[1] if len(args) > 1 else ""))))
+            threads.update(i["num_threads"] for i in threadpoolctl.threadpool_info())
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, name, wrapper)
+
+    for cls in (Segmenter, WinModel, LifecycleModel):
+        spy(cls, "fit")
+    portraits = b2bclient.account.portraits
+    calls = []
+    monkeypatch.setattr(
+        b2bclient.account, "portraits", lambda *a, **k: calls.append(a) or portraits(*a, **k)
+    )
+    summarise = _demo.summarise
+    monkeypatch.setattr(
+        _demo,
+        "summarise",
+        lambda out, ctx, failed: seen.update(ctx=ctx) or summarise(out, ctx, failed),
+    )
+
     out = io.StringIO()
     target = tmp_path / "demo"
     assert main(["demo", "-n", "300", "--seed", "1", "-o", str(target)], stream=out) == 0
     text = out.getvalue()
+    ctx = seen["ctx"]
+    # Each model once, except the win model: checked after the landmark, then fitted for today.
+    assert sorted(fits) == sorted(
+        [
+            ("Segmenter", ""),
+            ("WinModel", str(ctx.landmark)),
+            ("WinModel", str(ctx.as_of)),
+            ("LifecycleModel", str(ctx.landmark)),
+        ]
+    )
+    assert threads == {1}
+    assert len(calls) == 1  # every portrait once: the file, the table and the one in full
+    assert set(ctx.results) == _documented_results()
+    churn = ctx.results["churn"]
+    assert type(churn.model[0]).__name__ == "FeaturePreprocessor"
+    assert type(churn.model[-1]).__name__ == "ChurnModel"
+    assert re.search(r"== Churn as survival.*\[ *\d+\.\d s, cpu +\d+\.\d s\]", text)
+    assert re.search(r"^time: +\d+\.\d s \(CPU \d+\.\d s\)$", text, flags=re.MULTILINE)
     for section in (
         "Synthetic client base: 300 organisations",
         "identical to the generated base: True",
@@ -103,6 +165,12 @@ def test_demo_writes_the_store_the_report_and_a_summary(tmp_path):
     lines = (target / "portraits.jsonl").read_text().splitlines()
     assert len(lines) == 300 and json.loads(lines[0])["schema_version"] == 1
     assert "Client portraits and health scores" in page
+    [single] = target.glob("portrait-*.json")
+    document = json.loads(single.read_text())
+    assert json.loads(
+        lines[ctx.results["portraits"].index.get_loc(document["organisation_id"])]
+    ) == (document)
+    assert b2bclient.account.Portrait.from_dict(document).to_dict() == document
 
 
 @pytest.fixture(scope="module")

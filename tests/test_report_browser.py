@@ -109,7 +109,13 @@ def test_demo_report_renders_in_chromium(browser, tmp_path):
     assert any(t.startswith("Buy-till-you-die") for t in titles)
     # The README's screenshot: the churn section, with its table of hazard ratios and its plot.
     browser.set_window_size(1200, 1500)
-    browser.execute_script("document.querySelector('section:nth-of-type(4)').scrollIntoView()")
+    # Found by its title: the sections before it (segments, ...) change in number.
+    found = browser.execute_script(
+        "const s = Array.from(document.querySelectorAll('section')).find("
+        "  e => e.querySelector('h2').textContent.startsWith('Churn as survival'));"
+        "s.scrollIntoView(); return s.querySelectorAll('img').length"
+    )
+    assert found == 1
     shot = tmp_path / "report.png"
     assert browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000

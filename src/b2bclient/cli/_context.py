@@ -27,14 +27,44 @@ How to add a capability to the report:
 4. Files go into ``ctx.out_dir`` (portraits as ``portraits.jsonl``, one JSON document per line;
    models under ``models/``); register each in ``ctx.outputs`` (``ctx.outputs["portraits"] =
    path``) so that the summary at the end lists it. Hand results on through ``ctx.results``
-   under a documented key: ``"churn"`` is a ``ChurnResult`` (the fitted ChurnModel, its drivers
-   and survival frame), ``"p_alive"`` and ``"clv_12m"`` are Series indexed by
-   ``organisation_id``; a segmentation section that runs before the churn section and sets
-   ``"segments"`` (a Series of labels indexed by ``organisation_id``) makes the survival curves
-   use segments instead of size bands. Long loops use ``ctx.progress.iterate(items, "what")``
-   for a progress bar.
+   under a documented key (the table below), so that a later section reuses a fit instead of
+   fitting again. Long loops use ``ctx.progress.iterate(items, "what")`` for a progress bar.
 5. Add the function to ``SECTIONS`` in :mod:`b2bclient.cli._demo` (one line), where the order
    of the list is the order of the report.
+
+The keys of ``ctx.results``, by the section that sets them (a section that cannot run on the data
+leaves its keys out, so read them with ``ctx.results.get``):
+
+=====================  ================  =========================================================
+key                    set by            value
+=====================  ================  =========================================================
+``"segments"``         segments          Series of labels (``"segment 0"``, ...) indexed by
+                                         ``organisation_id``; the churn curves, the forecast and
+                                         the whitespace plot then group by segment instead of size
+                                         band
+``"segmenter"``        segments          the fitted :class:`~b2bclient.segment.Segmenter`
+``"churn"``            churn             a ``ChurnResult``: the fitted pipeline
+                                         (``bc.features.preprocessor()`` then a Cox
+                                         ``ChurnModel``), its drivers, the survival frame at the
+                                         landmark and its held-out rows
+``"p_alive"``          buy-till-you-die  Series of P(alive) as of ``as_of`` by organisation
+``"clv_12m"``          buy-till-you-die  Series of the 12-month discounted lifetime value
+``"win_model"``        pipeline          :class:`~b2bclient.pipeline.WinModel` fitted as of
+                                         ``as_of``
+``"forecast"``         pipeline          :class:`~b2bclient.pipeline.Forecast` of the 90 days from
+                                         ``as_of``
+``"wallet_model"``     pipeline          :class:`~b2bclient.potential.WalletModel` fitted as of
+                                         ``as_of``
+``"cross_sell"``       cross-sell        :class:`~b2bclient.recommend.CrossSell` fitted as of
+                                         ``as_of``
+``"partner_matcher"``  partners          :class:`~b2bclient.recommend.PartnerMatcher` fitted as of
+                                         ``as_of``
+``"lifecycle"``        long projects     :class:`~b2bclient.lifecycle.LifecycleModel` fitted at
+                                         the landmark (it also raises today's procurement alerts)
+``"portraits"``        portraits         DataFrame of every organisation's portrait, one column
+                                         per leaf (``"health.band"``), indexed by
+                                         ``organisation_id``
+=====================  ================  =========================================================
 
 Personal data (contacts' names, e-mails, phones) never goes into a section. A section that fails
 with a :class:`~b2bclient.B2BClientError` (a model that does not converge, a table that the
@@ -84,6 +114,7 @@ class Printer:
         self.stream = stream
         self.report = report if report is not None else Report("b2bclient")
         self.started = time.perf_counter()
+        self.cpu_started = time.process_time()
         self.closed = False
         self._current: Section | None = None
         # Set by Progress: clears the progress bars while a line is printed, then redraws them.
@@ -108,9 +139,18 @@ class Printer:
         return self._current
 
     def section(self, title: str) -> Section:
-        """Start a section: a header with the elapsed time on the terminal, a new report part."""
+        """Start a section: a header with the elapsed and CPU time on the terminal, a report part.
+
+        The CPU time (:func:`time.process_time`, every thread of the process) tells the work
+        apart from waiting for a loaded machine.
+        """
         elapsed = time.perf_counter() - self.started
-        self.write(f"\n== {title} " + "=" * max(3, 72 - len(title)) + f" [{elapsed:6.1f} s]")
+        cpu = time.process_time() - self.cpu_started
+        self.write(
+            f"\n== {title} "
+            + "=" * max(3, 72 - len(title))
+            + f" [{elapsed:6.1f} s, cpu {cpu:6.1f} s]"
+        )
         self._current = self.report.section(title)
         return self._current
 
@@ -261,7 +301,8 @@ class Context:
     truth : SyntheticTruth or None
         The planted truth; only the demo has it.
     results : dict
-        What a section hands on to the sections after it.
+        What a section hands on to the sections after it (every key is in the table of the
+        module docstring).
     outputs : dict
         Files and directories the sections wrote, by name, for the summary.
     """

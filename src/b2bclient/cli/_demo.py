@@ -77,11 +77,26 @@ def summarise(out: Printer, ctx: Context, failed: list[str]) -> None:
         out.write(f"{name + ':':<10} {path.resolve()}")
     if failed:
         out.write(f"failed:    {', '.join(failed)} (the errors are in the report)")
-    out.write(f"time:      {time.perf_counter() - out.started:.1f} s")
+    out.write(
+        f"time:      {time.perf_counter() - out.started:.1f} s "
+        f"(CPU {time.process_time() - out.cpu_started:.1f} s)"
+    )
 
 
 def run_demo(args: Any, out: Printer, *, progress: bool, out_dir: Path) -> list[str]:
-    """Generate the synthetic base into SQLite, read it back, analyse it and write the report."""
+    """Generate the synthetic base into SQLite, read it back, analyse it and write the report.
+
+    The numerical libraries run on one thread: the demo's matrices (a few thousand rows) gain
+    nothing from more, and on a machine that is busy with other work their threads wait for each
+    other spinning, which doubled the demo's CPU time at 2 000 organisations (docs/benchmarks.md).
+    """
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    with threadpool_limits(limits=1):
+        return _run_demo(args, out, progress=progress, out_dir=out_dir)
+
+
+def _run_demo(args: Any, out: Printer, *, progress: bool, out_dir: Path) -> list[str]:
     from b2bclient.base import ClientBase
     from b2bclient.datasets import make_client_base
     from b2bclient.features import build_features

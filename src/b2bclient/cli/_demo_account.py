@@ -8,6 +8,7 @@ health.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ def _pick(frame: pd.DataFrame) -> str:
     """A telling client: open deals and active projects, then the most revenue last year."""
     revenue = pd.DataFrame(
         [
-            {f["name"]: f["value"] for f in features}
+            {f["name"]: f["value"] for f in (features if isinstance(features, list) else [])}
             for features in frame.get("features.features", pd.Series([[]] * len(frame)))
         ],
         index=frame.index,
@@ -59,10 +60,17 @@ def account_section(ctx: Context) -> None:
             f"{name!r} section: {why}"
         )
     health = models.part("health")
+    # Every portrait once: the JSON Lines file, the table of the report and the one shown in full
+    # are all read from these documents.
+    documents = [
+        p.to_dict() for p in portraits(ctx.base, as_of=ctx.as_of, models=models, format="portraits")
+    ]
     path = ctx.out_dir / "portraits.jsonl"
-    portraits(ctx.base, as_of=ctx.as_of, models=models, format="jsonl", path=path)
+    path.write_text(
+        "".join(json.dumps(d, allow_nan=False) + "\n" for d in documents), encoding="utf-8"
+    )
     ctx.outputs["portraits"] = path
-    frame = portraits(ctx.base, as_of=ctx.as_of, models=models)
+    frame = _frame(documents)
     ctx.results["portraits"] = frame
     ctx.out.line(
         f"Models fitted as of {ctx.as_of.date()}: {', '.join(models.names)}. Every "
@@ -73,7 +81,16 @@ def account_section(ctx: Context) -> None:
     if health is not None:
         _health_bands(ctx, frame, health)
     if len(frame):
-        _one_portrait(ctx, frame, models)
+        oid = _pick(frame)
+        _one_portrait(ctx, documents[frame.index.get_loc(oid)])
+
+
+def _frame(documents: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per portrait, one column per leaf (``"health.band"``); lists stay whole."""
+    if not documents:
+        return pd.DataFrame(index=pd.Index([], dtype=object, name="organisation_id"))
+    frame = pd.json_normalize(documents)
+    return frame.set_index(pd.Index(frame.pop("organisation_id"), name="organisation_id"))
 
 
 def _health_bands(ctx: Context, frame: pd.DataFrame, health: Any) -> None:
@@ -103,12 +120,8 @@ def _health_bands(ctx: Context, frame: pd.DataFrame, health: Any) -> None:
     )
 
 
-def _one_portrait(ctx: Context, frame: pd.DataFrame, models: Any) -> None:
-    from b2bclient.account import portraits
-
-    oid = _pick(frame)
-    [chosen] = portraits(ctx.base, [oid], ctx.as_of, models, format="portraits")
-    document = chosen.to_dict()
+def _one_portrait(ctx: Context, document: dict[str, Any]) -> None:
+    oid = document["organisation_id"]
     single = ctx.out_dir / f"portrait-{oid}.json"
     single.write_text(_dumps(document), encoding="utf-8")
     ctx.outputs["portrait"] = single
@@ -148,6 +161,4 @@ def _show(value: Any) -> str:
 
 
 def _dumps(document: dict[str, Any]) -> str:
-    import json
-
     return json.dumps(document, indent=2, allow_nan=False)

@@ -34,8 +34,10 @@ _FALLBACK_PENALIZER = 0.1
 class ChurnResult:
     """What the churn section hands on (``ctx.results["churn"]``).
 
-    ``frame`` is the survival frame at the landmark joined with the drivers; ``test`` marks its
-    held-out rows; ``model`` is fitted on the others.
+    ``model`` is a scikit-learn pipeline, ``bc.features.preprocessor()`` then a Cox
+    :class:`~b2bclient.churn.ChurnModel`, fitted on the raw driver columns (missing values and all)
+    of the rows of ``frame`` not marked in ``test``; ``frame`` is the survival frame at the landmark
+    joined with the drivers.
     """
 
     model: Any
@@ -43,10 +45,28 @@ class ChurnResult:
     frame: pd.DataFrame
     test: np.ndarray
 
+    @property
+    def cox(self) -> Any:
+        """The fitted ChurnModel, the last step of the pipeline."""
+        return self.model[-1]
+
+    def matrix(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The model matrix of the driver columns `X`, through the fitted preprocessor."""
+        Z: pd.DataFrame = self.model[:-1].transform(X[self.drivers])
+        return Z
+
+    def probability(self, X: pd.DataFrame, horizon: str) -> pd.Series:
+        """Probability of churning within `horizon` of every row of `X`, indexed like `X`."""
+        p = self.cox.predict_churn_probability(self.matrix(X), horizon=horizon)
+        return pd.Series(np.asarray(p, dtype=float), index=X.index)
+
 
 def _drivers(X: pd.DataFrame) -> list[str]:
-    """The churn drivers present in `X` that vary (an absent table gives a constant column)."""
-    usable = [c for c in CHURN_DRIVERS if c in X.columns and X[c].nunique(dropna=True) > 1]
+    """The churn drivers `X` holds that vary (an absent table gives a constant or empty column).
+
+    Missing values are kept: the preprocessor imputes them and adds a missing-indicator column.
+    """
+    usable = [c for c in CHURN_DRIVERS if c in X.columns and X[c].nunique(dropna=False) > 1]
     if not usable:
         raise InvalidParameterError(
             f"None of the churn drivers {list(CHURN_DRIVERS)} varies across the organisations; "
@@ -66,8 +86,11 @@ def _groups(ctx: Context, ids: pd.Series) -> tuple[pd.Series, str]:
 
 def churn_section(ctx: Context) -> None:
     """Fit a Cox model of inactivity at the landmark; show the accounts most at risk as of as_of."""
+    from sklearn.pipeline import make_pipeline
+
     from b2bclient._plotting import pyplot
     from b2bclient.churn import ChurnModel, Inactivity, Surv, plot_survival_curves, survival_frame
+    from b2bclient.features import preprocessor
 
     ctx.out.section("Churn as survival: who stops buying, and why")
     at_landmark = ctx.features_at(ctx.landmark)
@@ -79,7 +102,7 @@ def churn_section(ctx: Context) -> None:
         landmarks=[ctx.landmark],
         features=False,
     )
-    frame = outcomes.join(at_landmark[drivers], on="organisation_id").dropna(subset=drivers)
+    frame = outcomes.join(at_landmark[drivers], on="organisation_id")
     events = int(frame["event"].sum())
     if len(frame) < 20 or events < 5:
         raise InvalidParameterError(
@@ -89,25 +112,39 @@ def churn_section(ctx: Context) -> None:
         )
     test = np.random.default_rng(ctx.seed).random(len(frame)) < 0.3
     y = Surv.from_frame(frame)
-    model = ChurnModel(kind="cox", penalizer=0.01).fit(frame.loc[~test, drivers], y[~test])
-    ctx.results["churn"] = ChurnResult(model=model, drivers=drivers, frame=frame, test=test)
+    # The raw driver columns, missing values included: the shared preprocessor turns them into
+    # the model matrix (log of counts, medians and missing indicators, constants dropped).
+    pipe = make_pipeline(preprocessor(), ChurnModel(kind="cox", penalizer=0.01))
+    pipe.fit(frame.loc[~test, drivers], y[~test])
+    result = ChurnResult(model=pipe, drivers=drivers, frame=frame, test=test)
+    ctx.results["churn"] = result
+    model = result.cox
+    missing = int(frame[drivers].isna().any(axis=1).sum())
     ctx.out.line(
         f"Churn = no purchase for {_INACTIVITY[:-1]} days. At risk at {ctx.landmark.date()}: "
         f"{len(frame):,} organisations; churned before {ctx.as_of.date()}: {events:,}. "
-        f"Cox model on {len(drivers)} drivers, fitted on 70% of them."
+        f"Cox model on {len(drivers)} drivers through bc.features.preprocessor() "
+        f"({len(model.coef_)} model columns"
+        + (
+            f"; {missing:,} organisations miss a driver: median and a missing indicator"
+            if missing
+            else ""
+        )
+        + "), fitted on 70% of them."
     )
     ctx.out.line(
         f"held-out concordance (Harrell's C) on the other 30%: "
-        f"{model.score(frame.loc[test, drivers], y[test]):.3f} (0.5 = random ranking)"
+        f"{pipe.score(frame.loc[test, drivers], y[test]):.3f} (0.5 = random ranking)"
     )
     ctx.out.frame(
         model.explain(),
-        caption="Hazard ratios per unit of each driver (above 1: churn sooner)",
+        caption="Hazard ratios per standard deviation of each model column (counts and money on "
+        "a log scale; above 1: churn sooner)",
     )
 
     groups, by = _groups(ctx, frame["organisation_id"])
     _, ax = pyplot().subplots(figsize=(7.5, 4.2))
-    plot_survival_curves(y, by=groups.to_numpy(), model=model, X=frame[drivers], ax=ax)
+    plot_survival_curves(y, by=groups.to_numpy(), model=model, X=result.matrix(frame), ax=ax)
     ctx.out.figure(
         ax,
         caption=f"Share still a client after the landmark by {by}: observed (Kaplan-Meier, "
@@ -117,17 +154,16 @@ def churn_section(ctx: Context) -> None:
     # Score the clients of today: those with a purchase in the year before as_of.
     X = ctx.features
     alive = X[X["purchasing__orders_365d"] > 0] if "purchasing__orders_365d" in X else X
-    alive = alive[drivers].dropna()
+    alive = alive.reindex(columns=drivers)
     if alive.empty:
         ctx.out.line(f"No organisation bought in the year before {ctx.as_of.date()}.")
         return
-    risk = pd.Series(
-        np.asarray(model.predict_churn_probability(alive, horizon=_HORIZON), dtype=float),
-        index=alive.index,
-    )
+    risk = result.probability(alive, _HORIZON)
     top = risk.nlargest(10)
-    coef = pd.Series(np.asarray(model.coef_, dtype=float), index=drivers)
-    push = (alive.loc[top.index] - frame[drivers].mean()) * coef
+    Z = result.matrix(alive.loc[top.index])
+    reference = result.matrix(frame.loc[~test]).mean()
+    coef = pd.Series(np.asarray(model.coef_, dtype=float), index=Z.columns)
+    push = (Z - reference) * coef
     orgs = ctx.base.organisations.set_index("organisation_id")
     table = pd.DataFrame(
         {
@@ -136,7 +172,7 @@ def churn_section(ctx: Context) -> None:
             f"p_churn_{_HORIZON[:-1]}d": top,
             "main drivers (value, + log-hazard vs average)": [
                 ", ".join(
-                    f"{c.split('__', 1)[1]}={alive.at[i, c]:.3g} (+{push.at[i, c]:.2f})"
+                    f"{_short(c)}={_value(alive, i, c)} (+{push.at[i, c]:.2f})"
                     for c in push.loc[i].nlargest(2).index
                     if push.at[i, c] > 0
                 )
@@ -150,9 +186,23 @@ def churn_section(ctx: Context) -> None:
         f"{_HORIZON[:-1]} days",
     )
     ctx.out.note(
-        "Drivers are the features that raise this client's hazard most above an average client's "
-        "(coefficient times the difference from the mean)."
+        "Drivers are the model columns that raise this client's hazard most above an average "
+        "client's (coefficient times the difference from the training mean), shown with the "
+        "feature's value."
     )
+
+
+def _short(column: str) -> str:
+    """A model column without its extractor prefix: ``purchasing__orders_365d`` -> ``orders_365d``."""
+    return column.split("__", 1)[1] if "__" in column else column
+
+
+def _value(X: pd.DataFrame, i: Any, column: str) -> str:
+    """The feature value behind a model column (a missing indicator reads as 'missing')."""
+    if column in X.columns:
+        value = X.at[i, column]
+        return "missing" if pd.isna(value) else f"{value:.3g}"
+    return "missing" if column.endswith("__missing") else "?"
 
 
 def planted_churn_section(ctx: Context) -> None:
@@ -164,7 +214,7 @@ def planted_churn_section(ctx: Context) -> None:
 
     truth = ctx.truth
     result: ChurnResult = ctx.results["churn"]
-    model, drivers, frame = result.model, result.drivers, result.frame
+    frame = result.frame
     ctx.out.section("Churn against the planted truth")
     ceiling = heldout_concordance(truth, ctx.as_of, seed=ctx.seed)
     ctx.out.line(
@@ -204,11 +254,7 @@ def planted_churn_section(ctx: Context) -> None:
         recovered, caption="Planted hazard vs a Cox model fitted on the true churn times (95%)"
     )
 
-    at_risk = frame.set_index("organisation_id")[drivers]
-    risk = pd.Series(
-        np.asarray(model.predict_churn_probability(at_risk, horizon=_HORIZON), dtype=float),
-        index=at_risk.index,
-    )
+    risk = result.probability(frame.set_index("organisation_id"), _HORIZON)
     churned_at = truth.churned_at.reindex(risk.index)
     within = (churned_at < ctx.landmark + pd.Timedelta(_HORIZON)).to_numpy()
     top = risk.rank(ascending=False, method="first") <= max(1, len(risk) // 10)

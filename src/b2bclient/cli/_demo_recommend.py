@@ -27,6 +27,7 @@ def cross_sell_section(ctx: Context) -> None:
     ctx.out.section(f"Cross-sell as of {ctx.as_of.date()}: next products and services")
     started = time.perf_counter()
     model = CrossSell().fit(ctx.base, as_of=ctx.as_of, segments=ctx.results.get("segments"))
+    ctx.results["cross_sell"] = model
     recs = model.recommend(None, k=10)
     ctx.out.line(
         f"{model.organisation_ids_.shape[0]:,} organisations, 10 suggestions each, in "
@@ -54,6 +55,7 @@ def partner_section(ctx: Context) -> None:
     ctx.out.section(f"Partner matching as of {ctx.as_of.date()}: clients for each other")
     started = time.perf_counter()
     matcher = PartnerMatcher().fit(ctx.base, as_of=ctx.as_of)
+    ctx.results["partner_matcher"] = matcher
     matches = matcher.match(None, k=10)
     ctx.out.line(
         f"{matcher.organisation_ids_.shape[0]:,} organisations matched in "

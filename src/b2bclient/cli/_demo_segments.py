@@ -18,7 +18,8 @@ __all__ = ["MIN_ORGANISATIONS", "segments_section"]
 
 #: Fewer organisations than this are not segmented: a few dozen rows give no stable segments.
 MIN_ORGANISATIONS = 100
-_MAX_SEGMENTS = 7
+#: Up to one more segment than the five the generator plants; each candidate is a full fit.
+_MAX_SEGMENTS = 6
 
 
 def segments_section(ctx: Context) -> None:
