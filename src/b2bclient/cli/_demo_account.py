@@ -50,10 +50,10 @@ def _scalars(document: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]
 
 def account_section(ctx: Context) -> None:
     """Fit the portrait models, show the health bands and one full portrait, write them all."""
-    from b2bclient.account import Models, portraits
+    from b2bclient.account import portraits
 
     ctx.out.section("Client portraits and health scores")
-    models = Models.fit(ctx.base, ctx.as_of, errors="skip")
+    models = _bundle(ctx)
     for name, why in models.skipped.items():
         ctx.out.note(
             f"The {name!r} part could not be fitted on these data, so portraits have no "
@@ -83,6 +83,37 @@ def account_section(ctx: Context) -> None:
     if len(frame):
         oid = _pick(frame)
         _one_portrait(ctx, documents[frame.index.get_loc(oid)])
+
+
+#: Models fitted by the earlier sections, by their ``ctx.results`` key, and the portrait part that
+#: shows each. The demo's segmenter is not among them: it segments on every feature, relationships
+#: included, which a portrait (built from organisation-scope features) cannot reproduce.
+_SHARED = {
+    "cross_sell": "cross_sell",
+    "partner_matcher": "partners",
+    "lifecycle": "lifecycle",
+    "win_model": "pipeline",
+    "wallet_model": "wallet",
+}
+
+
+def _bundle(ctx: Context) -> Any:
+    """The portrait bundle: the parts only portraits use are fitted here, the rest are reused.
+
+    Cross-sell, partners, the lifecycle, the open deals' odds and the wallet were fitted
+    by their own sections (each at or before ``ctx.as_of``); their parts wrap those models through
+    :meth:`~b2bclient.Models.from_fitted` instead of fitting them a second time. A default part
+    whose section did not run (too little data, or it failed) is fitted here as usual.
+    """
+    from b2bclient.account import Models, default_parts
+
+    shared = [ctx.results[key] for key in _SHARED if key in ctx.results]
+    covered = {part for key, part in _SHARED.items() if key in ctx.results}
+    own = [p for p in default_parts() if p.name not in covered]
+    fitted = Models.fit(ctx.base, ctx.as_of, parts=own, errors="skip")
+    models = Models.from_fitted(ctx.base, ctx.as_of, [*fitted.parts, *shared])
+    models.skipped.update(fitted.skipped)
+    return models
 
 
 def _frame(documents: list[dict[str, Any]]) -> pd.DataFrame:
