@@ -183,6 +183,20 @@ FEATURES = [
     ),
     Case(
         "features",
+        "as_of in 2300",
+        lambda: build_features(base(), as_of="2300-01-01"),
+        InvalidParameterError,
+        ("as_of", "2300-01-01", "datetime64[ns]"),
+    ),
+    Case(
+        "features",
+        "as_of in 1677",
+        lambda: build_features(base(), as_of="1677-01-01"),
+        InvalidParameterError,
+        ("as_of", "1677-01-01", "datetime64[ns]"),
+    ),
+    Case(
+        "features",
         "base is a frame",
         lambda: build_features(pd.DataFrame(), as_of=AS_OF),
         InvalidParameterError,
@@ -618,6 +632,13 @@ CHURN = [
         lambda: fitted_churn().predict_churn_probability(churn_xy()[0], horizon="-3D"),
         InvalidParameterError,
         ("horizon", "-3D"),
+    ),
+    Case(
+        "churn",
+        "predict horizon beyond timedelta64",
+        lambda: fitted_churn().predict_churn_probability(churn_xy()[0], horizon=575_000),
+        InvalidParameterError,
+        ("horizon", "575000", "106,751 days"),
     ),
     Case(
         "churn",
@@ -1241,6 +1262,13 @@ DATASETS = [
     ),
     Case(
         "datasets",
+        "end in 2300",
+        lambda: make_client_base(n_organisations=10, end="2300-01-01"),
+        InvalidParameterError,
+        ("end", "2300-01-01", "datetime64[ns]"),
+    ),
+    Case(
+        "datasets",
         "start not a time",
         lambda: make_client_base(n_organisations=10, start="dawn"),
         InvalidParameterError,
@@ -1329,6 +1357,8 @@ CLI = [
     ),
     (["report", "base", "--as-of", "2025-01-01", "--landmark", "later"], ("landmark", "later")),
     (["report", "base"], ("--as-of",)),
+    (["report", "base", "--as-of", "2300-01-01"], ("as_of", "2300-01-01", "datetime64[ns]")),
+    (["report", "base", "--as-of", "1677-09-22"], ("--as-of", "1677-09-22", "--landmark")),
     (["report", "base", "--as-of", "2025-01-01", "--seed", "x"], ("--seed", "x")),
     (["validate"], ("SOURCE",)),
     (["frobnicate"], ("frobnicate",)),
@@ -1355,11 +1385,11 @@ def test_case_counts() -> None:
     counts = Counter(c.module for c in CASES)
     counts["cli"] = len(CLI)
     assert dict(counts) == {
-        "features": 30,
-        "churn": 44,
+        "features": 32,
+        "churn": 45,
         "btyd": 44,
         "persist": 11,
-        "datasets": 17,
-        "cli": 13,
+        "datasets": 18,
+        "cli": 15,
     }
     assert len({(c.module, c.name) for c in CASES}) == len(CASES)  # no case twice

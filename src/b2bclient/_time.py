@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-from pandas.errors import OutOfBoundsDatetime
+from pandas.errors import OutOfBoundsDatetime, OutOfBoundsTimedelta
 
 from b2bclient._exceptions import InvalidParameterError
 
@@ -691,6 +691,12 @@ def to_duration(
         else:
             raise TypeError
     except (ValueError, TypeError, OverflowError) as exc:
+        if isinstance(exc, (OverflowError, OutOfBoundsTimedelta)):
+            problem = (
+                f"The {name!r} parameter{where} must be a positive duration that timedelta64[ns] "
+                f"can hold, at most {pd.Timedelta.max.days:,} days (about 292 years). Got {value!r} "
+                "instead."
+            )
         raise InvalidParameterError(problem) from exc
     if td is pd.NaT or td < pd.Timedelta(0) or (td == pd.Timedelta(0) and not allow_zero):
         raise InvalidParameterError(problem)

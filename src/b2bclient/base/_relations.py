@@ -266,6 +266,8 @@ def _check_known_before_activity(
     org_ids = tables["organisations"]["organisation_id"].to_numpy(dtype=object)
     for table, reference, column, pos, times in _dated_rows(tables, positions):
         has = pos >= 0
+        if not has.any():  # no row names a known owner (none is known: organisations is empty)
+            continue
         org_created = np.where(has, created[np.maximum(pos, 0)], _NAT)
         bad = has & (org_created != _NAT) & (times < org_created)
         if not bad.any():

@@ -33,8 +33,12 @@ _empty_series = empty_series  # kept for modules that imported it from here
 # --- table-level defaults ------------------------------------------------------------------------
 
 
-def _apply_defaults(name: str, df: pd.DataFrame) -> pd.DataFrame:
-    """Fill the documented defaults that let minimal exports load."""
+def _apply_defaults(name: str, df: pd.DataFrame, *, generate_ids: bool = True) -> pd.DataFrame:
+    """Fill the documented defaults that let minimal exports load.
+
+    Deal ids are generated only when `generate_ids`: never when deal lines refer to deals by
+    id, nor when a column looks like a renamed ``deal_id``; the id is then reported missing.
+    """
     if name == "products" and "kind" in df.columns and df["kind"].isna().any():
         df = df.assign(kind=df["kind"].astype(object).where(df["kind"].notna(), "good"))
     elif name == "products" and "kind" not in df.columns:
@@ -46,7 +50,7 @@ def _apply_defaults(name: str, df: pd.DataFrame) -> pd.DataFrame:
             df = df.assign(status="won")
             if "closed_at" not in df.columns and "created_at" in df.columns:
                 df = df.assign(closed_at=df["created_at"])
-        if "deal_id" not in df.columns:
+        if "deal_id" not in df.columns and generate_ids:
             width = max(len(str(len(df))), 1)
             df = df.assign(deal_id=[f"D-{i:0{width}d}" for i in range(1, len(df) + 1)])
     return df
@@ -149,7 +153,7 @@ def coerce_tables(
             complete[name] = False
             continue
         tables[name], row_ids[name], complete[name] = _coerce_table(
-            schema, raw, problems, repairs, options
+            schema, raw, problems, repairs, options, lines_given=_has_rows(frames, "deal_lines")
         )
     if not any(
         g[2] in ("missing_table", "not_a_frame", "multiindex_columns") and g[0] == "organisations"
@@ -162,12 +166,19 @@ def coerce_tables(
     return Validated(tables, positions, unique, repairs)
 
 
+def _has_rows(frames: Mapping[str, Any], name: str) -> bool:
+    frame = frames.get(name)
+    return isinstance(frame, pd.DataFrame) and len(frame) > 0
+
+
 def _coerce_table(
     schema: TableSchema,
     raw: pd.DataFrame,
     problems: Problems,
     repairs: Repairs,
     options: LoadOptions,
+    *,
+    lines_given: bool = False,
 ) -> tuple[pd.DataFrame, RowIds, bool]:
     name = schema.name
     if isinstance(raw.columns, pd.MultiIndex):
@@ -193,15 +204,21 @@ def _coerce_table(
     # Rows are named by the key the user gave; without one (an order log gets generated deal
     # ids) by their position, so that a message points at the user's rows.
     ids = RowIds(schema, df)
-    df = _apply_defaults(name, df)
+    renamed = "did you mean" in missing_column_hint("deal_id", df, index)
+    df = _apply_defaults(name, df, generate_ids=not (lines_given or renamed))
     complete = True
     for col in schema.required:
         if col not in df.columns:
+            why = (
+                " (deal_lines refer to deals by deal_id, so ids cannot be generated)"
+                if name == "deals" and col == "deal_id" and lines_given
+                else ""
+            )
             problems.add(
                 name,
                 col,
                 "missing_column",
-                "required column is missing; " + missing_column_hint(col, df, index),
+                f"required column is missing{why}; " + missing_column_hint(col, df, index),
             )
             complete = False
     out: dict[str, pd.Series] = {}

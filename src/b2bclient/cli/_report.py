@@ -22,6 +22,12 @@ def landmark_of(as_of: pd.Timestamp, landmark: str | None) -> pd.Timestamp:
     from b2bclient._time import to_timestamp
 
     if landmark is None:
+        if as_of < pd.Timestamp.min + _HISTORY:
+            raise InvalidParameterError(
+                f"The --as-of {as_of.date()} leaves no year before it in the range of "
+                f"datetime64[ns] (from {pd.Timestamp.min.date()}) for the default --landmark; "
+                "pass a later --as-of or a --landmark."
+            )
         return as_of - _HISTORY
     at = to_timestamp(landmark, name="landmark", owner="b2bclient report")
     if at >= as_of:

@@ -43,6 +43,17 @@ def calibration_table(y_true: Any, p: Any, *, n_bins: int = 10) -> pd.DataFrame:
             "calibration_table needs two non-empty 1-d arrays of the same length; got shapes "
             f"{y.shape} and {q.shape}."
         )
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        raise InvalidParameterError(
+            "The 'n_bins' parameter of calibration_table must be a positive integer such as 10. "
+            f"Got {n_bins!r} instead."
+        )
+    outside = ~((q >= 0.0) & (q <= 1.0))
+    if outside.any():
+        raise InvalidParameterError(
+            f"calibration_table: 'p' must hold probabilities in [0, 1]; {int(outside.sum())} "
+            f"do not (e.g. {q[outside][0]!r} at position {int(np.flatnonzero(outside)[0])})."
+        )
     bins = pd.qcut(q, n_bins, labels=False, duplicates="drop")
     frame = pd.DataFrame({"predicted": q, "observed": y, "bin": bins})
     out = frame.groupby("bin").agg(

@@ -421,8 +421,17 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         from sklearn.utils.validation import validate_data
 
         if isinstance(X, pd.DataFrame):
-            validate_data(self, X, reset=False, skip_check_array=True)
             names = getattr(self, "feature_names_in_", None)
+            try:
+                validate_data(self, X, reset=False, skip_check_array=True)
+            except ValueError as exc:  # scikit-learn's text kept: its checks match on it
+                known = [] if names is None else [str(c) for c in names]
+                given = [str(c) for c in X.columns]
+                raise InvalidParameterError(
+                    f"X passed to {_OWNER} has other columns than at fit: missing "
+                    f"{[c for c in known if c not in given][:5]}, unexpected "
+                    f"{[c for c in given if c not in known][:5]}. {exc}"
+                ) from None
             return X if names is None else X[list(names)]
         Xa = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
         frame = pd.DataFrame(np.asarray(Xa, dtype=np.float64))

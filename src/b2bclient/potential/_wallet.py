@@ -23,6 +23,18 @@ __all__ = ["DEFAULT_INPUTS", "WalletModel"]
 
 Floats = npt.NDArray[np.float64]
 _OWNER = "WalletModel"
+
+
+def _count(k: Any, method: str) -> int:
+    """Return `k` as an int, or raise naming `method` for anything but a positive integer."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or int(k) < 1:
+        raise InvalidParameterError(
+            f"The 'k' parameter of {_OWNER}.{method} must be a positive integer such as 5. "
+            f"Got {k!r} instead."
+        )
+    return int(k)
+
+
 _SPEND = "purchasing__revenue_365d"
 _YEAR = pd.Timedelta(days=365.25)
 
@@ -261,7 +273,7 @@ class WalletModel(BaseEstimator):  # type: ignore[misc]
         if segments is not None:
             frame["segment"] = segments.reindex(frame.index)
         frame = frame.sort_values("whitespace", ascending=False, kind="stable")
-        return frame if k is None else frame.head(int(k))
+        return frame if k is None else frame.head(_count(k, "ranking"))
 
     def drivers(self, ids: Any, *, k: int = 3) -> pd.DataFrame:
         """Return the `k` inputs that move each organisation's wallet most against the average.
@@ -275,6 +287,7 @@ class WalletModel(BaseEstimator):  # type: ignore[misc]
             Long format: ``organisation_id``, ``rank``, ``feature``, ``effect``.
         """
         self._check()
+        k = _count(k, "drivers")
         values = self._ids(ids, f"{_OWNER}.drivers")
         Z = self.matrix_.loc[values]
         effect = (Z - self.matrix_.mean()).to_numpy() * self.coefficients_.to_numpy()
@@ -303,6 +316,7 @@ class WalletModel(BaseEstimator):  # type: ignore[misc]
             ``organisation_id``, nearest first.
         """
         self._check()
+        k = _count(k, "peers")
         self._ids([organisation_id], f"{_OWNER}.peers")
         Z = self.matrix_.to_numpy(np.float64)
         me = self.matrix_.loc[organisation_id].to_numpy(np.float64)

@@ -274,6 +274,12 @@ class CrossSell(BaseEstimator):  # type: ignore[misc]
                 f"{type(segments).__name__} instead."
             )
         labels = segments.reindex(ctx.org_ids)
+        if len(segments) and labels.isna().all() and segments.notna().any():
+            raise InvalidParameterError(
+                f"The 'segments' parameter of {_OWNER}.fit names no organisation known before "
+                f"as_of: its index holds {segments.index[:5].tolist()}"
+                f"{' ...' if len(segments) > 5 else ''}; pass labels indexed by organisation_id."
+            )
         labels = labels.astype(object).where(labels.notna(), None)
         codes, names = categorical_codes(labels.map(lambda v: None if v is None else str(v)))
         return codes, names

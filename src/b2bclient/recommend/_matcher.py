@@ -280,6 +280,11 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
         self._check_params()
         t = to_timestamp(as_of, name="as_of", owner=f"{_OWNER}.fit")
         ctx = prepare(base, t, f"{_OWNER}.fit")
+        if ctx.n_orgs == 0:
+            raise InvalidParameterError(
+                f"{_OWNER}.fit: no organisation was created before as_of={t}, so there is "
+                "nobody to match; choose a later as_of."
+            )
         data = PairData.from_tables(ctx)
         surprise = purchase_surprise(data)
         co = copresence(data, float(self.window_days))
