@@ -80,7 +80,12 @@ def recompute_covariates(base: ClientBase, t: pd.Timestamp) -> pd.DataFrame:
 
 
 def test_all_is_pinned() -> None:
-    assert sorted(datasets.__all__) == ["SyntheticTruth", "make_client_base", "procurement_oracle"]
+    assert sorted(datasets.__all__) == [
+        "SyntheticTruth",
+        "make_client_base",
+        "procurement_oracle",
+        "write_client_base",
+    ]
     assert all(hasattr(datasets, name) for name in datasets.__all__)
 
 
