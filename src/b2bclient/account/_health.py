@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator
 from b2bclient._exceptions import InvalidParameterError
 from b2bclient._time import to_duration, to_timestamp
 from b2bclient.account._core import _floats
-from b2bclient.account._parts import fitted_as_of, known_features
+from b2bclient.account._parts import fitted_as_of, known_features, require_known
 from b2bclient.account._protocol import Batch, register_part_schema
 from b2bclient.account._ranks import ORGANISATION_EXTRACTORS, percentile_of, reference_grid
 
@@ -329,7 +329,7 @@ class HealthScore(BaseEstimator):  # type: ignore[misc]
         horizon = to_duration(self.horizon, name="horizon", owner="HealthScore")
         to_duration(self.period, name="period", owner="HealthScore")
         churn = (parts or {}).get("churn")
-        known_features(base, t, "HealthScore")
+        require_known(base, t, "HealthScore")
         cutoff = t - horizon
         calibration_churn = None
         if churn is not None:

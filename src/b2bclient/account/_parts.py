@@ -80,17 +80,25 @@ def fitted_as_of(part: Any, owner: str) -> pd.Timestamp:
     return value
 
 
-def known_features(base: Any, as_of: pd.Timestamp, owner: str) -> pd.DataFrame:
-    """Return the organisation-scope features as of `as_of`; refuse a base with nobody known."""
-    from b2bclient.features import build_features
+def require_known(base: Any, as_of: pd.Timestamp, owner: str) -> None:
+    """Refuse a base in which no organisation was created before `as_of`.
 
-    X = build_features(base, as_of, list(ORGANISATION_EXTRACTORS))
-    if len(X) == 0:
+    The rows ``build_features`` returns as of `as_of` are exactly these organisations, so a fit
+    that only needs the check does not build the features for it.
+    """
+    if not bool((base.organisations["created_at"] < as_of).any()):
         raise InvalidParameterError(
             f"{owner} cannot be fitted as of {as_of}: no organisation of the client base was "
             "created before it (as_of precedes the data)."
         )
-    return X
+
+
+def known_features(base: Any, as_of: pd.Timestamp, owner: str) -> pd.DataFrame:
+    """Return the organisation-scope features as of `as_of`; refuse a base with nobody known."""
+    from b2bclient.features import build_features
+
+    require_known(base, as_of, owner)
+    return build_features(base, as_of, list(ORGANISATION_EXTRACTORS))
 
 
 @register_part_schema
@@ -379,7 +387,7 @@ class ChurnRisk(BaseEstimator):  # type: ignore[misc]
                 f"3. Got {self.n_drivers!r} instead."
             )
         landmark = t - gap
-        known_features(base, t, "ChurnRisk")
+        require_known(base, t, "ChurnRisk")
         X = known_features(base, landmark, "ChurnRisk (at its landmark as_of - gap)")
         missing = [c for c in self.features if c not in X.columns]
         if missing:
@@ -573,7 +581,7 @@ class CustomerValue(BaseEstimator):  # type: ignore[misc]
         from b2bclient.btyd import BetaGeo, GammaGamma, rfm_summary
 
         t = to_timestamp(as_of, owner="CustomerValue.fit")
-        known_features(base, t, "CustomerValue")
+        require_known(base, t, "CustomerValue")
         summary = rfm_summary(base, t, freq="W")
         repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
         if len(repeat) < 10:

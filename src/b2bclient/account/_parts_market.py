@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator, clone
 from b2bclient._exceptions import InvalidParameterError
 from b2bclient._time import to_timestamp
 from b2bclient.account._core import _floats
-from b2bclient.account._parts import fitted_as_of, known_features
+from b2bclient.account._parts import fitted_as_of, known_features, require_known
 from b2bclient.account._protocol import Batch, register_part_schema
 
 __all__ = ["CrossSellSuggestions", "PartnerSuggestions", "SegmentMembership", "WalletShare"]
@@ -329,7 +329,7 @@ class CrossSellSuggestions(BaseEstimator):  # type: ignore[misc]
                 np.asarray(seg.predict(X[list(seg.feature_names_in_)])), index=X.index
             )
         else:
-            known_features(base, t, "CrossSellSuggestions")
+            require_known(base, t, "CrossSellSuggestions")
         return self._adopt(model.fit(base, t, segments=segments), base, t)
 
     def _adopt(self, model: Any, base: Any, t: pd.Timestamp) -> CrossSellSuggestions:
@@ -482,7 +482,7 @@ class PartnerSuggestions(BaseEstimator):  # type: ignore[misc]
         t = to_timestamp(as_of, owner="PartnerSuggestions.fit")
         check_k(self.k, "PartnerSuggestions")
         model = check_model(self.model, PartnerMatcher, "PartnerSuggestions")
-        known_features(base, t, "PartnerSuggestions")
+        require_known(base, t, "PartnerSuggestions")
         return self._adopt(model.fit(base, t), base, t)
 
     def _adopt(self, model: Any, base: Any, t: pd.Timestamp) -> PartnerSuggestions:
@@ -641,7 +641,7 @@ class WalletShare(BaseEstimator):  # type: ignore[misc]
             )
         model = check_model(self.model, WalletModel, "WalletShare")
         _organisation_inputs(model)
-        known_features(base, t, "WalletShare")
+        require_known(base, t, "WalletShare")
         return self._adopt(model.fit(base, t), base, t)
 
     def _adopt(self, model: Any, base: Any, t: pd.Timestamp) -> WalletShare:

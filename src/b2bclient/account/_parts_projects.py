@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator
 from b2bclient._exceptions import InvalidParameterError
 from b2bclient._time import to_duration, to_timestamp
 from b2bclient.account._core import MAX_LISTED, _floats, group_rows, iso
-from b2bclient.account._parts import fitted_as_of, known_features
+from b2bclient.account._parts import fitted_as_of, require_known
 from b2bclient.account._parts_market import check_model
 from b2bclient.account._protocol import Batch, register_part_schema
 from b2bclient.base._schema import STAGES
@@ -171,7 +171,7 @@ class ProcurementForecast(BaseEstimator):  # type: ignore[misc]
         model = check_model(self.model, LifecycleModel, "ProcurementForecast")
         if self.model is None:
             model.set_params(n_draws=256)
-        known_features(base, t, "ProcurementForecast")
+        require_known(base, t, "ProcurementForecast")
         return self._adopt(model.fit(base, t), base, t)
 
     def _adopt(self, model: Any, base: Any, t: pd.Timestamp) -> ProcurementForecast:
@@ -351,7 +351,7 @@ class DealOutlook(BaseEstimator):  # type: ignore[misc]
         t = to_timestamp(as_of, owner="DealOutlook.fit")
         _days(self.horizon, "horizon", "DealOutlook")
         model = check_model(self.model, WinModel, "DealOutlook")
-        known_features(base, t, "DealOutlook")
+        require_known(base, t, "DealOutlook")
         return self._adopt(model.fit(base, as_of=t), base, t)
 
     def _adopt(self, model: Any, base: Any, t: pd.Timestamp) -> DealOutlook:
