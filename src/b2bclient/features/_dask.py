@@ -18,8 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from b2bclient._exceptions import InvalidParameterError
-from b2bclient._optional import import_optional
+from b2bclient.base._engine import import_dask, resolve_engine
 from b2bclient.features._context import FeatureTables
 from b2bclient.features._frames import concat_rows, run_extractors
 from b2bclient.features._groups import hierarchy
@@ -29,46 +28,6 @@ __all__ = ["compute_dask", "partition_tables", "resolve_engine"]
 
 _BY_ORGANISATION = ("organisations", "contacts", "deals", "projects", "interactions", "contracts")
 _BROADCAST = ("products",)
-
-
-def _import_dask() -> Any:
-    return import_optional("dask", extra="dask", purpose="engine='dask'")
-
-
-def resolve_engine(engine: Any) -> tuple[str, Any]:
-    """Return ``("pandas", None)`` or ``("dask", client_or_None)`` for an ``engine`` argument.
-
-    ``"dask"`` uses the current ``dask.distributed`` client when there is one, else Dask's
-    default scheduler; a :class:`distributed.Client` is used as given.
-
-    Raises
-    ------
-    InvalidParameterError
-        If `engine` is neither ``"pandas"``, ``"dask"`` nor a distributed client.
-    """
-    if isinstance(engine, str):
-        if engine == "pandas":
-            return "pandas", None
-        if engine == "dask":
-            _import_dask()
-            try:
-                from distributed import get_client
-
-                return "dask", get_client()
-            except (ImportError, ValueError):
-                return "dask", None
-    else:
-        try:
-            from distributed import Client
-        except ImportError:  # pragma: no cover - dask is an optional extra
-            pass
-        else:
-            if isinstance(engine, Client):
-                return "dask", engine
-    raise InvalidParameterError(
-        "The 'engine' parameter of build_features must be 'pandas', 'dask' or a "
-        f"dask.distributed.Client. Got {engine!r} instead."
-    )
 
 
 def _split(df: pd.DataFrame, part: np.ndarray, npartitions: int) -> list[pd.DataFrame]:
@@ -173,7 +132,7 @@ def compute_dask(
     -------
     list of pandas.DataFrame
     """
-    dask = _import_dask()
+    dask = import_dask()
     n = npartitions if npartitions is not None else _default_partitions(client)
     n_holdings = int(np.count_nonzero(np.bincount(hierarchy(ctx)[0], minlength=ctx.n_orgs)))
     n = max(1, min(n, max(n_holdings, 1)))

@@ -122,15 +122,9 @@ def resolve_ids(
 
 def resolve_engine(engine: Any, owner: str) -> tuple[str, Any]:
     """Return ``("pandas", None)`` or ``("dask", client_or_None)`` for an ``engine`` argument."""
-    from b2bclient.features._dask import resolve_engine as _resolve
+    from b2bclient.base._engine import resolve_engine as _resolve
 
-    try:
-        return _resolve(engine)
-    except InvalidParameterError:
-        raise InvalidParameterError(
-            f"The 'engine' parameter of {owner} must be 'pandas', 'dask' or a "
-            f"dask.distributed.Client. Got {engine!r} instead."
-        ) from None
+    return _resolve(engine, owner)
 
 
 def top_k(
