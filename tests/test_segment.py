@@ -171,7 +171,18 @@ def test_n_segments_auto_records_every_candidate(data: tuple[pd.DataFrame, pd.Se
     gmm = Segmenter(max_segments=3, n_init=1, random_state=0).fit(X)
     assert gmm.selection_["criterion"].unique().tolist() == ["bic"]
     assert gmm.selection_.loc[gmm.n_segments_, "score"] == gmm.selection_["score"].min()
-    assert {"log_likelihood", "icl"} <= set(gmm.selection_.columns)
+    assert {"log_likelihood", "icl", "n_parameters", "gain_ratio"} <= set(gmm.selection_.columns)
+    t = gmm.selection_
+    n = len(X)
+    assert np.isnan(t["gain_ratio"].iloc[0])
+    expected = (
+        2.0
+        * (t.loc[3, "log_likelihood"] - t.loc[2, "log_likelihood"])
+        / ((t.loc[3, "n_parameters"] - t.loc[2, "n_parameters"]) * np.log(n))
+    )
+    np.testing.assert_allclose(t.loc[3, "gain_ratio"], expected)
+    # The BIC prefers 3 over 2 exactly when the gain outweighs the added penalty.
+    assert (t.loc[3, "score"] < t.loc[2, "score"]) == (t.loc[3, "gain_ratio"] > 1)
     stable = Segmenter(method="kmeans", max_segments=3, selection="stability", random_state=0)
     stable.fit(X)
     assert stable.selection_["criterion"].unique().tolist() == ["stability"]

@@ -115,7 +115,11 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):  # type: ignore[
         Columns of the clustered matrix (profile dimensions or preprocessed features).
     selection_ : pandas.DataFrame or None
         With ``n_segments="auto"``: per candidate number of segments, the ``criterion``, its
-        ``score`` and whether it was ``chosen`` (``"gmm"`` adds ``log_likelihood``).
+        ``score`` and whether it was ``chosen``. ``"gmm"`` adds ``log_likelihood``,
+        ``n_parameters``, ``icl`` and ``gain_ratio``: twice the log-likelihood gained over the
+        previous candidate divided by the BIC's penalty for the added parameters (above 1 the
+        BIC prefers the larger number; about level across candidates, the likelihood does not
+        tell the numbers apart).
     weights_, means_, covariance_ : numpy.ndarray
         ``"gmm"``: segment weights, means and the shared covariance of the standardised profile.
     cluster_centers_ : numpy.ndarray

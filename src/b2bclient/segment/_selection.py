@@ -59,6 +59,7 @@ def select(
         if selection == "bic":
             row["score"] = -2.0 * part.log_likelihood + part.n_parameters * math.log(n)
             row["log_likelihood"] = part.log_likelihood
+            row["n_parameters"] = part.n_parameters
             row["icl"] = row["score"] + 2.0 * part.entropy
         elif selection == "silhouette":
             row["score"] = silhouette(seg, design, part, rng)
@@ -66,11 +67,27 @@ def select(
             row["score"] = stability_score(seg, design, k, rng)
         rows.append(row)
     table = pd.DataFrame(rows).set_index("n_segments")
+    if selection == "bic":
+        table["gain_ratio"] = gain_ratio(table, n)
     scores = table["score"].to_numpy(dtype=np.float64)
     scores = np.where(np.isnan(scores), np.inf if selection == "bic" else -np.inf, scores)
     best = int(np.argmin(scores) if selection == "bic" else np.argmax(scores))
     table["chosen"] = np.arange(len(table)) == best
     return fits[candidates[best]], table
+
+
+def gain_ratio(table: pd.DataFrame, n: int) -> npt.NDArray[np.float64]:
+    """Twice the log-likelihood gained over the previous candidate, over the BIC's added penalty.
+
+    Above 1 the BIC prefers the larger number. A ratio that stays about level from one candidate
+    to the next (no elbow) means the likelihood does not tell the numbers apart: the BIC then
+    swings to the smallest or the largest candidate with the number of organisations.
+    """
+    ll = table["log_likelihood"].to_numpy(dtype=np.float64)
+    k = table["n_parameters"].to_numpy(dtype=np.float64)
+    out = np.full(len(table), np.nan)
+    out[1:] = 2.0 * np.diff(ll) / (np.diff(k) * math.log(n))
+    return out
 
 
 def silhouette(seg: Any, design: Design, part: Partition, rng: np.random.Generator) -> float:
