@@ -4,7 +4,11 @@ Every output that the library writes today is scanned for every contact's ``full
 ``email`` and ``phone`` (as substrings, so a value embedded in a longer text counts): feature
 frames, training and survival frames, RFM summaries, models saved with ``bc.save`` (the
 manifest and the strings inside every array file), the demo's terminal output, ``report.html``,
-``features.csv`` and saved models, and everything logged or warned on the way.
+``features.csv`` and saved models, and everything logged or warned on the way; and the outputs of
+every model fitted on a client base (segment profiles, recommendations and partner matches with
+their reasons, lifecycle predictions and alerts, win probabilities and drivers, the forecast and
+its breakdowns, the wallet ranking), with those models saved. Portraits are scanned in
+``tests/test_account.py``.
 """
 
 from __future__ import annotations
