@@ -6,11 +6,13 @@ measured in the same run: the supervised ceiling (a gradient-boosting classifier
 true segments, 5-fold cross-validated, 50 boosting iterations to keep the suite fast), plain
 ``KMeans(5)`` on standardised features and the Bayes-optimal assignment from the latent traits.
 
-At 1 500 organisations the BIC of ``"auto"`` prefers 2 segments (the penalty outweighs the gain
-of the smaller segments; at 5 000 it chooses 5 or 6), so the mixture is given the planted number
-here. Measured with the industry still in the mixture: ARI 0.450 against a ceiling of 0.488 (0.92) and plain KMeans 0.237 (1.90 times);
-before the profile gained the deal rate, the win odds and the channel mix among non-portal
-purchases it was 0.387 (0.79 and 1.63 times).
+At 1 500 organisations the BIC of ``"auto"`` cannot tell 3 segments from 5 (45 011 against
+45 018, the gain of the fifth segment 1.31 times its penalty after 0.64 for the fourth: see
+``selection_["gain_ratio"]`` and docs/segment.md), so the mixture is given the planted number here.
+Measured without the industry in the mixture (2026-11-30): ARI 0.451 against a ceiling of 0.488
+(0.92) and plain KMeans 0.237 (1.90 times); with the industry it was 0.450, and before the profile
+gained the deal rate, the win odds and the channel mix among non-portal purchases 0.387 (0.79 and
+1.63 times).
 """
 
 from __future__ import annotations
