@@ -218,13 +218,7 @@ class WalletModel(BaseEstimator):  # type: ignore[misc]
             )
         spend = X[_SPEND].astype(np.float64)
         age = X[_AGE].astype(np.float64)
-        if self.spend_basis == "history":
-            # The mean yearly revenue over the organisation's life: a year of orders is a noisy
-            # draw of what it buys, its whole history a much better one.
-            years = np.maximum(age.fillna(0.0).to_numpy(), 365.25) / 365.25
-            typical = X[_TOTAL].astype(np.float64).fillna(0.0) / years
-        else:
-            typical = spend
+        typical = self._typical(X)
         eligible = (age >= tenure / pd.Timedelta(days=1)) & (spend > 0) & (typical > 0)
         if int(eligible.sum()) < 10:
             raise InvalidTablesError(
@@ -243,7 +237,7 @@ class WalletModel(BaseEstimator):  # type: ignore[misc]
         )
         reg.fit(Z.iloc[train], np.log(typical.iloc[train].to_numpy()))
         q = np.exp(reg.predict(Z))
-        potential = np.maximum(np.maximum(q, typical.to_numpy()), spend.to_numpy())
+        potential = np.maximum(np.maximum(q, typical.to_numpy()), spend.fillna(0.0).to_numpy())
         index = X.index
         self.as_of_ = as_of
         self.preprocessor_ = pre
@@ -260,6 +254,69 @@ class WalletModel(BaseEstimator):  # type: ignore[misc]
         )
         self.whitespace_ = pd.Series(potential - spend.to_numpy(), index=index, name="whitespace")
         return self
+
+    def _typical(self, X: pd.DataFrame) -> pd.Series:
+        """Return the typical yearly spend of the rows of the feature frame `X`."""
+        if self.spend_basis == "last_year":
+            return X[_SPEND].astype(np.float64).fillna(0.0)
+        # The mean yearly revenue over the organisation's life: a year of orders is a noisy
+        # draw of what it buys, its whole history a much better one.
+        years = np.maximum(X[_AGE].astype(np.float64).fillna(0.0).to_numpy(), 365.25) / 365.25
+        return X[_TOTAL].astype(np.float64).fillna(0.0) / years
+
+    def predict(self, X: pd.DataFrame) -> pd.Series:
+        """Return the potential of the organisations described by the rows of `X`.
+
+        ``max(q, typical, spend)`` as at fit, from the feature columns of ``build_features``
+        (the inputs, ``purchasing__revenue_365d``, and with ``spend_basis="history"``
+        ``purchasing__revenue_total`` and ``firmographics__age_days``) at any time: a portrait
+        at a later date reads the organisation's features then.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Feature rows, one per organisation.
+
+        Returns
+        -------
+        pandas.Series
+            The potential, indexed like `X`.
+
+        Raises
+        ------
+        NotFittedError
+            Before fit.
+        InvalidParameterError
+            When `X` lacks a column the potential reads.
+
+        Examples
+        --------
+        >>> from b2bclient.datasets import make_client_base
+        >>> from b2bclient.features import build_features
+        >>> base = make_client_base(150, seed=2)
+        >>> m = WalletModel().fit(base, as_of="2025-01-01")
+        >>> X = build_features(base, "2025-01-01", extractors=["firmographics", "purchasing"])
+        >>> bool((m.predict(X) == m.potential_.reindex(X.index)).all())
+        True
+        """
+        self._check()
+        needed = [*self.inputs, _SPEND]
+        if self.spend_basis == "history":
+            needed += [_TOTAL, _AGE]
+        missing = [c for c in dict.fromkeys(needed) if c not in X.columns]
+        if missing:
+            raise InvalidParameterError(
+                f"X passed to {_OWNER}.predict lacks the feature columns {missing}."
+            )
+        q = np.exp(
+            np.asarray(
+                self.regressor_.predict(self.preprocessor_.transform(X[list(self.inputs)])),
+                dtype=np.float64,
+            )
+        )
+        spend = X[_SPEND].astype(np.float64).fillna(0.0).to_numpy()
+        potential = np.maximum(np.maximum(q, self._typical(X).to_numpy()), spend)
+        return pd.Series(potential, index=X.index, name="potential")
 
     def _check(self) -> None:
         if not hasattr(self, "potential_"):
