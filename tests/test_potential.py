@@ -104,6 +104,10 @@ def test_bad_input(small: Any) -> None:
     with pytest.raises(NotFittedError):
         WalletModel().ranking()
     model = WalletModel().fit(small, as_of=END)
+    with pytest.raises(InvalidParameterError, match="purchasing__revenue_total"):
+        model.predict(model.matrix_.iloc[:3])
+    with pytest.raises(NotFittedError):
+        WalletModel().predict(model.matrix_)
     with pytest.raises(UnknownIdError, match="O-NOPE"):
         model.drivers(["O-NOPE"])
     with pytest.raises(UnknownIdError, match="O-NOPE"):
