@@ -13,7 +13,8 @@ Two parts, each printing a table:
   part's fit and sections (``--parts all`` adds the opt-in segment and deal outlook).
 
 Run ``python benchmarks/account.py`` (``--quick`` for a smoke run on small sizes,
-``--only backtest`` or ``--only scale``).
+``--only backtest`` or ``--only scale``; ``--cache DIR`` keeps the scale run's base and bundle and
+reuses them, to time the portraits alone on a quiet machine).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import os
 import platform
 import resource
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -83,11 +85,15 @@ def backtest(n: int, seeds: list[int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def scale(n: int, parts: str = "default", jsonl: bool = True) -> pd.DataFrame:
+def scale(
+    n: int, parts: str = "default", jsonl: bool = True, cache: Path | None = None
+) -> pd.DataFrame:
     """Time each step (wall and CPU seconds, load); report the peak resident memory.
 
     Besides the steps, one row per part gives the CPU seconds of its fit and of its sections in
     the frame run (``fit <name>``, ``section <name>``), and ``core`` the sections from the tables.
+    With `cache`, the base (Parquet) and the fitted bundle (``bc.save``) are kept there and read
+    back by the next run with the same `cache`, so the portraits can be timed again alone.
     """
     import b2bclient as bc
     from b2bclient.account import _batch as batch_module
@@ -110,7 +116,12 @@ def scale(n: int, parts: str = "default", jsonl: bool = True) -> pd.DataFrame:
         return result
 
     as_of = "2025-01-01"
-    base = timed(f"make_client_base({n:,})", lambda: bc.datasets.make_client_base(n, seed=0))
+    cached = cache is not None and (cache / "models").exists()
+    if cached:
+        assert cache is not None
+        base = timed(f"read_parquet ({cache})", lambda: bc.ClientBase.read_parquet(cache / "base"))
+    else:
+        base = timed(f"make_client_base({n:,})", lambda: bc.datasets.make_client_base(n, seed=0))
     chosen = list(all_parts() if parts == "all" else default_parts())
     fit_cpu: dict[str, float] = {}
     clock = [time.process_time()]
@@ -121,10 +132,17 @@ def scale(n: int, parts: str = "default", jsonl: bool = True) -> pd.DataFrame:
         clock[0] = now
         print(f"fit {name}: {fit_cpu[name]:.1f} CPU seconds", flush=True)
 
-    models = timed(
-        f"Models.fit ({len(chosen)} parts)",
-        lambda: bc.Models.fit(base, as_of, parts=chosen, progress=progress),
-    )
+    if cached:
+        assert cache is not None
+        models = timed(f"bc.load ({cache / 'models'})", lambda: bc.load(cache / "models"))
+    else:
+        models = timed(
+            f"Models.fit ({len(chosen)} parts)",
+            lambda: bc.Models.fit(base, as_of, parts=chosen, progress=progress),
+        )
+        if cache is not None:
+            base.to_parquet(cache / "base")
+            bc.save(models, cache / "models")
     section_cpu: dict[str, float] = {}
     originals = {type(p): type(p).section for p in models.parts}
 
@@ -200,6 +218,12 @@ def main() -> None:
     )
     parser.add_argument("-n", type=int, default=None, help="organisations of the scale run")
     parser.add_argument("--no-jsonl", action="store_true", help="scale: time the frame only")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="scale: keep the base and the fitted bundle here, and reuse them when present",
+    )
     args = parser.parse_args()
     print(f"{platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()}")
     with pd.option_context("display.width", 160, "display.max_columns", 20):
@@ -210,7 +234,7 @@ def main() -> None:
             print(table.groupby("weights").mean(numeric_only=True).round(3).to_string())
         if args.only in (None, "scale"):
             size = args.n or (5_000 if args.quick else 100_000)
-            table = scale(size, args.parts, jsonl=not args.no_jsonl)
+            table = scale(size, args.parts, jsonl=not args.no_jsonl, cache=args.cache)
             print("\nPortraits at scale")
             print(table.round(2).to_string(index=False))
             print(f"load after: {os.getloadavg()}")

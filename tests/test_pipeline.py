@@ -17,6 +17,7 @@ import b2bclient as bc
 from b2bclient import B2BClientError, InvalidParameterError, InvalidTablesError, UnknownIdError
 from b2bclient.pipeline import (
     WinModel,
+    _forecast,
     backtest,
     calibration_table,
     forecast,
@@ -25,7 +26,7 @@ from b2bclient.pipeline import (
 )
 from b2bclient.pipeline._close import fit_close_time, p_close_between
 from b2bclient.pipeline._frame import window_count
-from b2bclient.pipeline._rates import ratio_spread, seasonal_index
+from b2bclient.pipeline._rates import WonRevenue, ratio_spread, seasonal_index
 from b2bclient.pipeline._score import linear_scores
 from b2bclient.testing import with_future_rows
 
@@ -234,9 +235,47 @@ def test_seasonal_index_and_ratio_spread() -> None:
     )
     # No past year of data: no season.
     assert seasonal_index(deals, pd.Timestamp("2020-06-01"), pd.Timedelta("91D")) == 1.0
+    # One index of the whole frame gives every cut-off's index exactly.
+    won = WonRevenue.of(late)
+    for at in pd.date_range("2020-02-01", "2024-06-01", freq="77D"):
+        for span in (pd.Timedelta("30D"), pd.Timedelta("91D")):
+            assert seasonal_index(won, at, span) == seasonal_index(late, at, span)
     bias, sd = ratio_spread(np.array([9.0, 11.0, 10.0]), np.array([10.0, 10.0, 10.0]))
     assert bias == pytest.approx(1.0) and 0 < sd < 0.2
     assert ratio_spread(np.array([5.0]), np.array([10.0])) == (0.5, 0.0)
+
+
+def test_repeat_summary_equals_rfm_summary(small: Any) -> None:
+    """The forecast's weekly summaries from one transaction log equal those of cut bases."""
+    from b2bclient.btyd import rfm_summary
+    from b2bclient.btyd._rfm import summary_from_transactions
+
+    cut = small.as_of(AS_OF)
+    log = _forecast._transactions(cut.deals)
+    for at in (AS_OF, AS_OF - pd.Timedelta("90D"), AS_OF - pd.Timedelta("270D")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            expected = rfm_summary(cut, as_of=at, freq="W")
+        got = summary_from_transactions(log, at, freq="W")
+        pd.testing.assert_frame_equal(got, expected)
+
+
+def test_repeat_simulation_of_many_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past `_EXACT_CLIENTS` the small clients' sum is one moment-matched draw: same spread."""
+    rng = np.random.default_rng(3)
+    lam = rng.gamma(0.5, 1.0, 2000)
+    value = rng.lognormal(7.0, 1.0, 2000)
+    factor = rng.lognormal(-0.005, 0.1, 2000)
+    exact = _forecast._simulate_repeat(np.random.default_rng(0), lam, value, 2.0, factor)
+    monkeypatch.setattr(_forecast, "_EXACT_CLIENTS", 200)
+    pooled = _forecast._simulate_repeat(np.random.default_rng(1), lam, value, 2.0, factor)
+    mean = float((lam * value).sum() * factor.mean())
+    se = exact.std() / np.sqrt(len(factor))  # of a mean of the simulations
+    assert abs(exact.mean() - mean) < 4 * se
+    assert abs(pooled.mean() - mean) < 4 * se
+    assert pooled.std() == pytest.approx(exact.std(), rel=0.1)
+    for q in (0.1, 0.9):  # a 10% quantile's standard error is about 1.7 se
+        assert abs(np.quantile(pooled, q) - np.quantile(exact, q)) < 8 * se
 
 
 def test_forecast_adds_up(small: Any, small_model: WinModel) -> None:

@@ -46,6 +46,11 @@ def test_wallets_rank_like_the_planted_ones(
     rho = spearmanr(fitted.potential_[ids], truth.wallet[ids]).statistic
     last_year = spearmanr(fitted.spend_[ids], truth.wallet[ids]).statistic
     assert rho > last_year
+    # The typical spend over the history ranks the wallets better than last year's spend alone
+    # (the model as it was: last year's spend and quantile 0.9).
+    before = WalletModel(spend_basis="last_year", quantile=0.9).fit(base, as_of=END)
+    pd.testing.assert_series_equal(before.typical_spend_, before.spend_, check_names=False)
+    assert rho > spearmanr(before.potential_[ids], truth.wallet[ids]).statistic + 0.05
     # Whitespace lies mostly where the planted share is low.
     share = truth.wallet_share[ids]
     low = (share < share.median()).to_numpy()
@@ -55,6 +60,8 @@ def test_wallets_rank_like_the_planted_ones(
 
 def test_wallet_identities(fitted: WalletModel) -> None:
     assert (fitted.potential_ >= fitted.spend_).all()
+    assert (fitted.potential_ >= fitted.typical_spend_).all()
+    assert (fitted.typical_spend_ >= 0).all()
     np.testing.assert_allclose(fitted.whitespace_, fitted.potential_ - fitted.spend_)
     assert fitted.share_of_wallet_.between(0, 1).all()
     ranking = fitted.ranking()
@@ -86,6 +93,8 @@ def test_future_rows_change_nothing(seed: int, n_rows: int, extreme: bool) -> No
 def test_bad_input(small: Any) -> None:
     with pytest.raises(InvalidParameterError, match="quantile"):
         WalletModel(quantile=0.3).fit(small, as_of=END)
+    with pytest.raises(InvalidParameterError, match="spend_basis"):
+        WalletModel(spend_basis="lifetime").fit(small, as_of=END)
     with pytest.raises(InvalidParameterError, match="inputs"):
         WalletModel(inputs=["no_such_column"]).fit(small, as_of=END)
     with pytest.raises(InvalidParameterError, match="as_of"):
@@ -95,6 +104,10 @@ def test_bad_input(small: Any) -> None:
     with pytest.raises(NotFittedError):
         WalletModel().ranking()
     model = WalletModel().fit(small, as_of=END)
+    with pytest.raises(InvalidParameterError, match="purchasing__revenue_total"):
+        model.predict(model.matrix_.iloc[:3])
+    with pytest.raises(NotFittedError):
+        WalletModel().predict(model.matrix_)
     with pytest.raises(UnknownIdError, match="O-NOPE"):
         model.drivers(["O-NOPE"])
     with pytest.raises(UnknownIdError, match="O-NOPE"):

@@ -551,7 +551,9 @@ class WalletShare(BaseEstimator):  # type: ignore[misc]
     `fit` fits a :class:`~b2bclient.potential.WalletModel` as of `as_of` (an upper quantile of
     log yearly spend among comparable peers). A portrait applies the fitted regression to the
     client's inputs at the portrait's time: ``spend`` is the revenue won in the 365 days before
-    it, ``potential = max(wallet quantile, spend)``, ``share_of_wallet = spend / potential`` and
+    it, ``potential`` is :meth:`WalletModel.predict <b2bclient.potential.WalletModel.predict>`
+    (the wallet quantile, never below the typical nor last year's spend),
+    ``share_of_wallet = spend / potential`` and
     ``whitespace = potential - spend``; ``drivers`` are the `n_drivers` model inputs that move
     the wallet most against the average organisation (in log spend: +0.69 doubles it).
 
@@ -660,9 +662,8 @@ class WalletShare(BaseEstimator):  # type: ignore[misc]
         model = self.model_
         X = batch.features
         Z = model.preprocessor_.transform(X[list(model.inputs)])
-        q = np.exp(np.asarray(model.regressor_.predict(Z), dtype=np.float64))
         spend = np.nan_to_num(X[_SPEND].to_numpy(dtype=np.float64), nan=0.0)
-        potential = np.maximum(q, spend)
+        potential = model.predict(X).to_numpy(dtype=np.float64)
         share = np.divide(spend, potential, out=np.zeros(len(spend)), where=potential > 0)
         whitespace = potential - spend
         effect = (Z.to_numpy(dtype=np.float64) - self.matrix_mean_.to_numpy()) * np.asarray(

@@ -19,12 +19,21 @@ models assume. Three corrections, each measured on data before ``as_of`` only:
 from __future__ import annotations
 
 import math
+from typing import Any
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["YEAR", "back_windows", "lognormal_factor", "ratio_spread", "seasonal_index"]
+__all__ = [
+    "YEAR",
+    "WonRevenue",
+    "back_windows",
+    "lognormal_factor",
+    "ratio_spread",
+    "seasonal_index",
+]
 
 Floats = npt.NDArray[np.float64]
 #: One year, the seasonal period.
@@ -33,16 +42,44 @@ _SEASON_BOUNDS = (0.5, 2.0)
 
 
 def _won(deals: pd.DataFrame) -> tuple[npt.NDArray[np.int64], Floats]:
-    won = deals[deals["status"] == "won"]
+    won = deals[(deals["status"] == "won") & deals["closed_at"].notna()]
     t = np.asarray(won["closed_at"].to_numpy("datetime64[ns]").view(np.int64), dtype=np.int64)
     order = np.argsort(t, kind="stable")
     amount = won["amount"].to_numpy(np.float64)[order]
     return t[order], np.concatenate([[0.0], np.cumsum(amount)])
 
 
-def seasonal_index(
-    deals: pd.DataFrame, as_of: pd.Timestamp, span: pd.Timedelta, *, years: int = 3
-) -> float:
+@attrs.frozen(eq=False)
+class WonRevenue:
+    """The won deals' closing times, sorted, and the running sum of their amounts.
+
+    Built once from a deals frame, it answers the revenue won in any window by two binary
+    searches; :func:`seasonal_index` at many cut-offs of one frame reads it instead of sorting
+    the deals again each time.
+    """
+
+    times: npt.NDArray[np.int64]
+    cumulative: Floats
+    start: int
+
+    @classmethod
+    def of(cls, deals: pd.DataFrame) -> WonRevenue:
+        """Index the won deals of `deals` (``status``, ``closed_at``, ``amount``, ``created_at``)."""
+        t, cum = _won(deals)
+        start = int(pd.Timestamp(deals["created_at"].min()).value) if len(deals) else 0
+        return cls(t, cum, start)
+
+    def revenue(self, lo: pd.Timestamp, hi: pd.Timestamp) -> float:
+        """Return the revenue won with ``closed_at`` in ``[lo, hi)``."""
+        a, b = np.searchsorted(self.times, [lo.value, hi.value], side="left")
+        return float(self.cumulative[b] - self.cumulative[a])
+
+    def any_before(self, at: pd.Timestamp) -> bool:
+        """Return whether a deal was won before `at`."""
+        return bool(len(self.times)) and int(self.times[0]) < at.value
+
+
+def seasonal_index(deals: Any, as_of: pd.Timestamp, span: pd.Timedelta, *, years: int = 3) -> float:
     """Return how much revenue the window ``[as_of, as_of + span)`` brings against an average one.
 
     For each of the last `years` years with the data for it, the revenue won (by ``closed_at``) in
@@ -50,7 +87,8 @@ def seasonal_index(
     scaled to the window's length; the index is the mean of these ratios, bounded to [0.5, 2].
     Only deals closed before `as_of` are read (the centred year of the window a year back ends
     half a year minus half the span before `as_of`). 1 when no past year is complete or the span
-    is longer than a year.
+    is longer than a year. `deals` is a deals frame or its :class:`WonRevenue` (the same index
+    serves every cut-off: no window read ends after `as_of`).
 
     Examples
     --------
@@ -63,15 +101,10 @@ def seasonal_index(
     """
     if span > YEAR / 2:
         return 1.0
-    t, cum = _won(deals[deals["closed_at"] < as_of])
-    if not len(t):
+    won = deals if isinstance(deals, WonRevenue) else WonRevenue.of(deals)
+    if not won.any_before(as_of):
         return 1.0
-    start = int(pd.Timestamp(deals["created_at"].min()).value)
-
-    def revenue(lo: pd.Timestamp, hi: pd.Timestamp) -> float:
-        a, b = np.searchsorted(t, [lo.value, hi.value], side="left")
-        return float(cum[b] - cum[a])
-
+    start, revenue = won.start, won.revenue
     ratios = []
     for y in range(1, years + 1):
         lo = as_of - y * YEAR

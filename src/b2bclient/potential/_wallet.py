@@ -36,6 +36,9 @@ def _count(k: Any, method: str) -> int:
 
 
 _SPEND = "purchasing__revenue_365d"
+_TOTAL = "purchasing__revenue_total"
+_AGE = "firmographics__age_days"
+_BASES = ("history", "last_year")
 _YEAR = pd.Timedelta(days=365.25)
 
 #: The peer inputs of a WalletModel by default: size, industry and region. How much the
@@ -55,22 +58,29 @@ class WalletModel(BaseEstimator):  # type: ignore[misc]
     A linear quantile regression of log yearly spend on the peer inputs (by default size,
     industry and region, :data:`DEFAULT_INPUTS`; any feature columns, behaviour included, can be
     given), through the shared :func:`~b2bclient.features.preprocessor`. Its
-    upper quantile (`quantile`, 0.9 by default) is what organisations like this one spend when
-    they buy most of their need from us: the attainable wallet, as in share-of-wallet practice.
-    The potential is never below what the organisation spent: ``potential = max(q, spend)``,
-    ``share_of_wallet = spend / potential``, ``whitespace = potential - spend``.
+    upper quantile (`quantile`, 0.7 by default) is what organisations like this one spend when
+    they buy much of their need from us: the attainable wallet, as in share-of-wallet practice.
 
-    Spend is the revenue won in the 365 days before ``as_of``; the organisations known for at
-    least `min_tenure` before ``as_of`` are learnt from (newer ones have not had a full year).
+    The yearly spend regressed is the organisation's *typical* yearly spend: with
+    ``spend_basis="history"`` (the default) the revenue won over its whole history divided by
+    its age in years (at least one), which measures what it buys far better than a single
+    year; with ``"last_year"`` the revenue of the 365 days before ``as_of``. The potential is
+    never below the typical spend nor below last year's: ``potential = max(q, typical, spend)``,
+    ``share_of_wallet = spend / potential``, ``whitespace = potential - spend``, where
+    ``spend`` is always last year's revenue. The organisations known for at least `min_tenure`
+    before ``as_of`` that bought in its last year are learnt from.
 
     Parameters
     ----------
-    quantile : float, default 0.9
+    quantile : float, default 0.7
         The upper quantile taken as the attainable wallet, in (0.5, 1).
     inputs : sequence of str, default DEFAULT_INPUTS
         Feature columns of ``build_features`` describing the peers.
     alpha : float, default 1e-3
         L1 penalty of the quantile regression.
+    spend_basis : {"history", "last_year"}, default "history"
+        The typical yearly spend regressed on the peers: over the organisation's history, or
+        the last year only.
     min_tenure : str or pandas.Timedelta, default "365D"
         Minimum age of an organisation at ``as_of`` to be learnt from.
     max_rows : int, default 20000
@@ -85,6 +95,8 @@ class WalletModel(BaseEstimator):  # type: ignore[misc]
         The cut-off of the fit.
     spend_, potential_, share_of_wallet_, whitespace_ : pandas.Series
         Per organisation known at ``as_of``, indexed by ``organisation_id``.
+    typical_spend_ : pandas.Series
+        The yearly spend the regression was fitted on (see `spend_basis`), per organisation.
     coefficients_ : pandas.Series
         The regression's coefficients on the model matrix (log spend per unit).
     preprocessor_ : FeaturePreprocessor
@@ -108,9 +120,10 @@ class WalletModel(BaseEstimator):  # type: ignore[misc]
     def __init__(
         self,
         *,
-        quantile: float = 0.9,
+        quantile: float = 0.7,
         inputs: Sequence[str] = DEFAULT_INPUTS,
         alpha: float = 1e-3,
+        spend_basis: str = "history",
         min_tenure: Any = "365D",
         max_rows: int = 20_000,
         random_state: int | None = 0,
@@ -118,6 +131,7 @@ class WalletModel(BaseEstimator):  # type: ignore[misc]
         self.quantile = quantile
         self.inputs = inputs
         self.alpha = alpha
+        self.spend_basis = spend_basis
         self.min_tenure = min_tenure
         self.max_rows = max_rows
         self.random_state = random_state
@@ -138,6 +152,11 @@ class WalletModel(BaseEstimator):  # type: ignore[misc]
             raise InvalidParameterError(
                 f"The 'inputs' parameter of {_OWNER} must be a non-empty sequence of feature "
                 f"names such as {list(DEFAULT_INPUTS[:3])}. Got {self.inputs!r} instead."
+            )
+        if self.spend_basis not in _BASES:
+            raise InvalidParameterError(
+                f"The 'spend_basis' parameter of {_OWNER} must be one of {list(_BASES)}. "
+                f"Got {self.spend_basis!r} instead."
             )
         m = self.max_rows
         if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 10:
@@ -198,8 +217,9 @@ class WalletModel(BaseEstimator):  # type: ignore[misc]
                 f"produce: {unknown}."
             )
         spend = X[_SPEND].astype(np.float64)
-        age = X["firmographics__age_days"]
-        eligible = (age >= tenure / pd.Timedelta(days=1)) & (spend > 0)
+        age = X[_AGE].astype(np.float64)
+        typical = self._typical(X)
+        eligible = (age >= tenure / pd.Timedelta(days=1)) & (spend > 0) & (typical > 0)
         if int(eligible.sum()) < 10:
             raise InvalidTablesError(
                 f"'deals': {_OWNER} learns from organisations known for {tenure} that bought in "
@@ -215,9 +235,9 @@ class WalletModel(BaseEstimator):  # type: ignore[misc]
         reg = QuantileRegressor(
             quantile=float(self.quantile), alpha=float(self.alpha), solver="highs"
         )
-        reg.fit(Z.iloc[train], np.log(spend.iloc[train].to_numpy()))
+        reg.fit(Z.iloc[train], np.log(typical.iloc[train].to_numpy()))
         q = np.exp(reg.predict(Z))
-        potential = np.maximum(q, spend.to_numpy())
+        potential = np.maximum(np.maximum(q, typical.to_numpy()), spend.fillna(0.0).to_numpy())
         index = X.index
         self.as_of_ = as_of
         self.preprocessor_ = pre
@@ -225,6 +245,7 @@ class WalletModel(BaseEstimator):  # type: ignore[misc]
         self.matrix_ = Z
         self.coefficients_ = pd.Series(reg.coef_, index=Z.columns, name="coefficient")
         self.spend_ = pd.Series(spend.to_numpy(), index=index, name="spend")
+        self.typical_spend_ = pd.Series(typical.to_numpy(), index=index, name="typical_spend")
         self.potential_ = pd.Series(potential, index=index, name="potential")
         self.share_of_wallet_ = pd.Series(
             np.divide(spend.to_numpy(), potential, out=np.zeros(len(index)), where=potential > 0),
@@ -233,6 +254,69 @@ class WalletModel(BaseEstimator):  # type: ignore[misc]
         )
         self.whitespace_ = pd.Series(potential - spend.to_numpy(), index=index, name="whitespace")
         return self
+
+    def _typical(self, X: pd.DataFrame) -> pd.Series:
+        """Return the typical yearly spend of the rows of the feature frame `X`."""
+        if self.spend_basis == "last_year":
+            return X[_SPEND].astype(np.float64).fillna(0.0)
+        # The mean yearly revenue over the organisation's life: a year of orders is a noisy
+        # draw of what it buys, its whole history a much better one.
+        years = np.maximum(X[_AGE].astype(np.float64).fillna(0.0).to_numpy(), 365.25) / 365.25
+        return X[_TOTAL].astype(np.float64).fillna(0.0) / years
+
+    def predict(self, X: pd.DataFrame) -> pd.Series:
+        """Return the potential of the organisations described by the rows of `X`.
+
+        ``max(q, typical, spend)`` as at fit, from the feature columns of ``build_features``
+        (the inputs, ``purchasing__revenue_365d``, and with ``spend_basis="history"``
+        ``purchasing__revenue_total`` and ``firmographics__age_days``) at any time: a portrait
+        at a later date reads the organisation's features then.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Feature rows, one per organisation.
+
+        Returns
+        -------
+        pandas.Series
+            The potential, indexed like `X`.
+
+        Raises
+        ------
+        NotFittedError
+            Before fit.
+        InvalidParameterError
+            When `X` lacks a column the potential reads.
+
+        Examples
+        --------
+        >>> from b2bclient.datasets import make_client_base
+        >>> from b2bclient.features import build_features
+        >>> base = make_client_base(150, seed=2)
+        >>> m = WalletModel().fit(base, as_of="2025-01-01")
+        >>> X = build_features(base, "2025-01-01", extractors=["firmographics", "purchasing"])
+        >>> bool((m.predict(X) == m.potential_.reindex(X.index)).all())
+        True
+        """
+        self._check()
+        needed = [*self.inputs, _SPEND]
+        if self.spend_basis == "history":
+            needed += [_TOTAL, _AGE]
+        missing = [c for c in dict.fromkeys(needed) if c not in X.columns]
+        if missing:
+            raise InvalidParameterError(
+                f"X passed to {_OWNER}.predict lacks the feature columns {missing}."
+            )
+        q = np.exp(
+            np.asarray(
+                self.regressor_.predict(self.preprocessor_.transform(X[list(self.inputs)])),
+                dtype=np.float64,
+            )
+        )
+        spend = X[_SPEND].astype(np.float64).fillna(0.0).to_numpy()
+        potential = np.maximum(np.maximum(q, self._typical(X).to_numpy()), spend)
+        return pd.Series(potential, index=X.index, name="potential")
 
     def _check(self) -> None:
         if not hasattr(self, "potential_"):
