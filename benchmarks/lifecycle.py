@@ -13,9 +13,11 @@ there. The same figures for the oracle (``procurement_oracle``, the ceiling) and
 curve per stage without covariates (the baseline), and the share of the planted coefficients
 inside the model's 95% intervals.
 
-``--timing`` times ``fit`` and ``predict`` on one base against the plain lifelines fitters the
-model wraps (one LogNormalAFTFitter per stage, two stratified CoxPHFitters), fitted on the same
-stage history, and ``predict`` for one organisation's projects.
+``--timing`` times ``fit`` and ``predict`` on one base against the plain lifelines fitters a user
+would otherwise reach for (one LogNormalAFTFitter per stage, as the model uses, and two
+CoxPHFitters stratified by stage with delayed entry for the exits, which the model replaces by its
+piecewise-exponential fit), fitted on the same stage history, and ``predict`` for one
+organisation's projects.
 """
 
 from __future__ import annotations

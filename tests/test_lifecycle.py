@@ -570,3 +570,29 @@ def test_plots(small, small_model):
     assert len(ax.lines) == 4 and ax.get_ylim() == (0.0, 1.0)
     with pytest.raises(InvalidParameterError, match="stage_funnel"):
         plot_stage_funnel(pd.DataFrame())
+
+
+def test_the_exit_fit_recovers_a_piecewise_exponential_model_with_delayed_entry():
+    from b2bclient.lifecycle._fit import fit_piecewise_exponential
+
+    rng = np.random.default_rng(7)
+    n, beta = 40_000, np.array([0.4, -0.7])
+    X = np.column_stack([rng.normal(size=n), rng.binomial(1, 0.3, size=n)]).astype(float)
+    stage = rng.integers(0, 3, size=n)
+    base_rate = np.array([0.002, 0.0005, 0.001])[stage]
+    exit_day = rng.exponential(1 / (base_rate * np.exp(X @ beta)))
+    entry = rng.uniform(0, 200, size=n) * rng.binomial(1, 0.4, size=n)
+    end = entry + rng.uniform(50, 600, size=n)  # censored at its end unless it exited before
+    seen = exit_day > entry  # spells that exited before their entry are never recorded
+    event = (exit_day <= end)[seen]
+    exposure = (np.minimum(exit_day, end) - entry)[seen]
+    coef, se = fit_piecewise_exponential(X[seen], stage[seen], exposure, event)
+    assert np.all(np.abs(coef - beta) < 4 * se)
+    assert np.all(se < 0.05)
+    # With a penalty the coefficients shrink towards 0; separation is refused, not returned.
+    shrunk, _ = fit_piecewise_exponential(X[seen], stage[seen], exposure, event, penalizer=1.0)
+    assert np.all(np.abs(shrunk) < np.abs(coef))
+    # A covariate set only on spells that did not exit: its coefficient runs off to -inf.
+    separated = (~event & (rng.random(len(event)) < 0.5)).astype(float)[:, None]
+    with pytest.raises(ValueError, match="separation"):
+        fit_piecewise_exponential(separated, stage[seen], exposure, event)

@@ -4,7 +4,11 @@ Every output that the library writes today is scanned for every contact's ``full
 ``email`` and ``phone`` (as substrings, so a value embedded in a longer text counts): feature
 frames, training and survival frames, RFM summaries, models saved with ``bc.save`` (the
 manifest and the strings inside every array file), the demo's terminal output, ``report.html``,
-``features.csv`` and saved models, and everything logged or warned on the way.
+``features.csv`` and saved models, and everything logged or warned on the way; and the outputs of
+every model fitted on a client base (segment profiles, recommendations and partner matches with
+their reasons, lifecycle predictions and alerts, win probabilities and drivers, the forecast and
+its breakdowns, the wallet ranking), with those models saved. Portraits are scanned in
+``tests/test_account.py``.
 """
 
 from __future__ import annotations
@@ -160,6 +164,107 @@ def test_saved_models_are_scanned(outputs: tuple[dict[str, list[str]], Path]) ->
     assert {p.name for p in root.iterdir()} == {"churn", "beta_geo", "gamma_gamma", "preprocessor"}
     manifest = json.loads((root / "preprocessor" / "manifest.json").read_text())
     assert "FeaturePreprocessor" in manifest["class"]
+
+
+MODELS_AS_OF = "2024-07-01"
+
+
+@pytest.fixture(scope="module")
+def models_base() -> bc.ClientBase:
+    """A base with enough projects, deals and links for every model of the library."""
+    return make_client_base(n_organisations=600, seed=2)
+
+
+@pytest.fixture(scope="module")
+def model_outputs(
+    models_base: bc.ClientBase, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, list[str]]:
+    """Every output of segmentation, recommenders, lifecycle, pipeline and wallet, as texts."""
+    from b2bclient.lifecycle import LifecycleModel, stage_funnel
+    from b2bclient.pipeline import WinModel, forecast
+    from b2bclient.potential import WalletModel
+    from b2bclient.recommend import CrossSell, PartnerMatcher
+    from b2bclient.segment import Segmenter
+
+    base, t = models_base, MODELS_AS_OF
+    root = tmp_path_factory.mktemp("more-models")
+    out: dict[str, list[str]] = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        X = build_features(base, as_of=t)
+        ids = list(X.index[:25])
+        seg = Segmenter(method="kmeans", n_segments=4, random_state=0).fit(X)
+        out["segment profile"] = [frame_text(seg.profile(X)), frame_text(seg.differences(X))]
+        cross = CrossSell().fit(base, as_of=t)
+        out["cross-sell"] = [frame_text(cross.recommend(ids, k=5))]
+        matcher = PartnerMatcher().fit(base, as_of=t)
+        out["partners"] = [frame_text(matcher.match(ids, k=5))]
+        life = LifecycleModel(n_draws=64).fit(base, as_of=t)
+        out["lifecycle"] = [
+            frame_text(life.predict(base, as_of=t)),
+            frame_text(life.alerts(base, as_of=t, min_probability=0.0)),
+            frame_text(stage_funnel(base, as_of=t)),
+        ]
+        win = WinModel().fit(base, as_of=t)
+        out["pipeline"] = [
+            frame_text(win.predict_proba(base, as_of=t).to_frame()),
+            frame_text(win.p_close_within(base, t, horizon="90D")),
+            frame_text(win.drivers(base, t, k=3)),
+        ]
+        outlook = forecast(base, t, "90D", n_simulations=100)
+        out["forecast"] = [
+            frame_text(frame)
+            for frame in (
+                outlook.summary(),
+                outlook.components,
+                outlook.by_organisation,
+                outlook.by_region,
+                outlook.by_channel,
+                outlook.deals,
+            )
+        ]
+        wallet = WalletModel().fit(base, as_of=t)
+        out["wallet"] = [
+            frame_text(wallet.ranking(20)),
+            frame_text(wallet.drivers(ids, k=3)),
+            frame_text(wallet.peers(ids[0], k=5)),
+        ]
+        for name, model in {
+            "segmenter": seg,
+            "cross_sell": cross,
+            "partners": matcher,
+            "lifecycle": life,
+            "win": win,
+            "wallet": wallet,
+        }.items():
+            bc.save(model, root / name)
+        out["saved models"] = saved_texts(root)
+    out["warnings"] = [str(w.message) for w in caught]
+    return out
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "segment profile",
+        "cross-sell",
+        "partners",
+        "lifecycle",
+        "pipeline",
+        "forecast",
+        "wallet",
+        "saved models",
+        "warnings",
+    ],
+)
+def test_no_personal_data_in_model_outputs(
+    output: str, models_base: bc.ClientBase, model_outputs: dict[str, list[str]]
+) -> None:
+    personal = personal_values(models_base)
+    assert len(personal) > 3 * 600
+    if output != "warnings":
+        assert any(text.strip() for text in model_outputs[output]), output
+    assert leaks(model_outputs[output], personal) == []
 
 
 @pytest.fixture(scope="module")

@@ -77,9 +77,9 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
       `covariates` (as of the project's start) and the log-days of the project's earlier stages,
       censored by the exits and by `as_of`, with delayed entry for stages that started before the
       project was recorded;
-    * per exit, a cause-specific proportional hazard, constant within each stage (a Cox model
-      stratified by stage for the coefficients, the Breslow estimate of a constant baseline per
-      stage): `covariates` for ``cancelled``, the organisation's churn-risk `loss_covariates` for
+    * per exit, a cause-specific proportional hazard, constant within each stage (the
+      piecewise-exponential maximum-likelihood estimate for the coefficients, the Breslow-type
+      estimate of a constant baseline per stage): `covariates` for ``cancelled``, the organisation's churn-risk `loss_covariates` for
       ``organisation_lost``; the rates from the time at risk within `exit_window`.
 
     :meth:`predict` integrates over the paths ahead of every active project. Nothing of lifelines
