@@ -1,12 +1,14 @@
 """A partitioned client base on disk: layout, validation across partitions, partition-wise results.
 
-The partitioned path must give exactly the in-memory results. The suite checks it on 1 200
-organisations (in this process, and on a LocalCluster of processes and of threads);
+The partitioned path must give exactly the in-memory results: features, the scores of every
+fitted model (churn, BTYD, lifecycle, pipeline, recommenders) and the portraits. The suite checks
+it on 1 200 organisations (in this process, and on a LocalCluster of processes and of threads);
 ``benchmarks/scale_dask.py --exactness 20000`` checks 20 000 (``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 from collections.abc import Iterator
@@ -16,8 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from b2bclient import InvalidParameterError, InvalidTablesError
+from b2bclient import InvalidParameterError, InvalidTablesError, UnknownIdError
 from b2bclient.base import SCHEMAS, TABLE_NAMES, ClientBase, PartitionedClientBase
 from b2bclient.datasets import make_client_base, write_client_base
 from b2bclient.features import build_features
@@ -338,6 +342,206 @@ def test_a_global_extractor_without_a_reduce_is_refused(pbase: PartitionedClient
 
     with pytest.raises(InvalidParameterError, match="has scope 'global'"):
         build_features(pbase, AS_OF, [Popularity()])
+
+
+# --- fitted models and portraits, partition by partition ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def models(pbase: PartitionedClientBase) -> Any:
+    """A bundle fitted in memory on one partition: every portrait part, and the models scored
+    below (each scores the organisations of the other partitions too)."""
+    from b2bclient import Models
+    from b2bclient.account import DealOutlook, ProcurementForecast, default_parts
+    from b2bclient.lifecycle import LifecycleModel
+    from b2bclient.pipeline import WinModel
+
+    d = default_parts()
+    parts = [
+        *d[:6],
+        ProcurementForecast(model=LifecycleModel(n_draws=128)),
+        d[7],
+        DealOutlook(model=WinModel(cv=2, extractors=("purchasing", "pipeline"))),
+    ]
+    return Models.fit(pbase.partition(0), AS_OF, parts=parts)
+
+
+@pytest.fixture(scope="module")
+def recommenders(base: ClientBase) -> tuple[Any, Any]:
+    """A cross-sell recommender and a partner matcher fitted on the whole base in memory."""
+    from b2bclient.recommend import CrossSell, PartnerMatcher
+
+    return CrossSell().fit(base, AS_OF), PartnerMatcher().fit(base, AS_OF)
+
+
+@pytest.fixture(scope="module")
+def scored(base: ClientBase, models: Any, recommenders: tuple[Any, Any]) -> dict[str, Any]:
+    """The in-memory results the partitioned ones must equal."""
+    return {
+        "predict": models.part("lifecycle").model_.predict(base, AS_OF),
+        "p_close_within": models.part("pipeline").model_.p_close_within(base, AS_OF, "60D"),
+        "match": recommenders[1].match(k=3),
+    }
+
+
+@pytest.fixture(scope="module")
+def portrayed(base: ClientBase, models: Any) -> pd.DataFrame:
+    from b2bclient import portraits
+
+    return portraits(base, as_of=AS_OF, models=models)
+
+
+def test_portraits_of_a_partitioned_base_equal_the_in_memory_ones(
+    base: ClientBase, pbase: PartitionedClientBase, models: Any, portrayed: pd.DataFrame
+) -> None:
+    from b2bclient import portraits
+
+    pd.testing.assert_frame_equal(portraits(pbase, as_of=AS_OF, models=models), portrayed)
+    # the core alone, in JSON Lines
+    lines = portraits(pbase, as_of="2023-01-01", format="jsonl")
+    assert lines == portraits(base, as_of="2023-01-01", format="jsonl")
+    with pytest.raises(InvalidParameterError, match="'ids' would need the partitions"):
+        portraits(pbase, ["O-000001"], AS_OF)
+    with pytest.raises(InvalidParameterError, match="format='frame'"):
+        portraits(pbase, as_of=AS_OF, format="jsonl", engine="dask")
+    with pytest.raises(InvalidParameterError, match="no organisation of any partition"):
+        portraits(pbase, as_of="2000-01-01")
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(-2, 2) | st.sampled_from("ab"),
+    lambda inner: (
+        st.lists(inner, max_size=2)
+        | st.dictionaries(st.sampled_from(["x", "y", "z"]), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    documents=st.lists(
+        st.tuples(st.integers(0, 2), st.none() | _JSON, st.none() | _JSON), min_size=1, max_size=8
+    )
+)
+def test_the_columns_of_the_portraits_frame_are_an_exact_reduce(
+    documents: list[tuple[int, Any, Any]],
+) -> None:
+    """Whatever the sections hold, the partitions' frames with the reduced columns and dtypes
+    stack into the in-memory frame (columns in order, dtypes as pandas infers them)."""
+    from b2bclient.account._batch import assemble
+    from b2bclient.account._partitioned import _frame_of, _layout, _merge_layouts
+
+    head = {"schema_version": 1, "as_of": "2024-07-01T00:00:00", "models_as_of": None}
+    ids = [f"O-{k:03d}" for k in range(len(documents))]
+    rows = []
+    for p in range(3):
+        mine = [k for k, (where, _, _) in enumerate(documents) if where == p]
+        rows.append(
+            [
+                (
+                    [ids[k] for k in mine],
+                    {n: [documents[k][j] for k in mine] for j, n in ((1, "a"), (2, "b"))},
+                )
+            ]
+            if mine
+            else []
+        )
+    everything = [r for part in rows for r in part]
+    expected = assemble(everything, ids, head, "frame", None)
+    columns = _merge_layouts([_layout(part) for part in rows])
+    got = pd.concat([_frame_of(part, head, columns) for part in rows]).sort_index()
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_lifecycle_scores_partition_by_partition_equal_the_in_memory_ones(
+    base: ClientBase, pbase: PartitionedClientBase, models: Any, scored: dict[str, Any]
+) -> None:
+    model = models.part("lifecycle").model_
+    pd.testing.assert_frame_equal(model.predict(pbase, AS_OF), scored["predict"])
+    expected = model.alerts(base, AS_OF, min_probability=0.3)
+    assert len(expected) > 10
+    pd.testing.assert_frame_equal(model.alerts(pbase, AS_OF, min_probability=0.3), expected)
+    with pytest.raises(InvalidParameterError, match="'organisation_ids' needs the partitions"):
+        model.predict(pbase, AS_OF, organisation_ids=["O-000001"])
+    with pytest.raises(InvalidParameterError, match="an in-memory base takes engine='pandas'"):
+        model.predict(base, AS_OF, engine="dask")
+
+
+def test_pipeline_scores_partition_by_partition_equal_the_in_memory_ones(
+    base: ClientBase, pbase: PartitionedClientBase, models: Any, scored: dict[str, Any]
+) -> None:
+    from b2bclient.pipeline import WinModel
+
+    model = models.part("pipeline").model_
+    p = model.predict_proba(pbase, AS_OF)
+    assert len(p) > 10
+    pd.testing.assert_series_equal(p, model.predict_proba(base, AS_OF).sort_index())
+    pd.testing.assert_frame_equal(
+        model.p_close_within(pbase, AS_OF, "60D"), scored["p_close_within"].sort_index()
+    )
+    linked = copy.copy(model).set_params(extractors=("purchasing", "relationships"))
+    assert isinstance(linked, WinModel)
+    with pytest.raises(InvalidParameterError, match="extractor 'relationships', of scope"):
+        linked.predict_proba(pbase, AS_OF)
+
+
+def test_recommenders_partition_by_partition_equal_the_in_memory_ones(
+    pbase: PartitionedClientBase,
+    models: Any,
+    recommenders: tuple[Any, Any],
+    scored: dict[str, Any],
+) -> None:
+    cross_sell, matcher = recommenders
+    pd.testing.assert_frame_equal(cross_sell.recommend(pbase, k=3), cross_sell.recommend(k=3))
+    pd.testing.assert_frame_equal(matcher.match(pbase, k=3), scored["match"])
+    # the bundle's recommender, fitted on partition 0, knows none of the others' organisations
+    local = models.part("cross_sell").model_
+    with pytest.raises(UnknownIdError, match="not known before"):
+        local.recommend(pbase, k=2)
+    with pytest.warns(UserWarning, match="left out"):
+        skipped = local.recommend(pbase, k=2, unknown="skip")
+    pd.testing.assert_frame_equal(skipped, local.recommend(k=2), check_like=False)
+    view = pbase.as_of(AS_OF)
+    others = {o for i in (1, 2) for o in view.partition(i).organisations["organisation_id"]}
+    assert set(skipped.attrs["unknown_ids"]) == others
+
+
+def test_scores_and_portraits_on_a_cluster_equal_the_in_memory_ones(
+    pbase: PartitionedClientBase,
+    models: Any,
+    recommenders: tuple[Any, Any],
+    scored: dict[str, Any],
+    portrayed: pd.DataFrame,
+    client: Any,
+) -> None:
+    from b2bclient import portraits
+
+    lazy = portraits(pbase, as_of=AS_OF, models=models, engine=client)
+    assert lazy.npartitions == pbase.n_partitions
+    pd.testing.assert_frame_equal(lazy._meta, portrayed.iloc[:0])
+    pd.testing.assert_frame_equal(lazy.compute().sort_index(), portrayed)
+
+    lifecycle = models.part("lifecycle").model_
+    pd.testing.assert_frame_equal(
+        lifecycle.predict(pbase, AS_OF, engine=client)
+        .compute()
+        .sort_values("project_id", ignore_index=True),
+        scored["predict"],
+    )
+    win = models.part("pipeline").model_
+    pd.testing.assert_frame_equal(
+        win.p_close_within(pbase, AS_OF, "60D", engine=client).compute().sort_index(),
+        scored["p_close_within"].sort_index(),
+    )
+    by_rank = ["organisation_id", "rank"]
+    pd.testing.assert_frame_equal(
+        recommenders[1]
+        .match(pbase, k=3, engine=client)
+        .compute()
+        .sort_values(by_rank, ignore_index=True),
+        scored["match"],
+    )
 
 
 # --- the partitioned generator --------------------------------------------------------------------

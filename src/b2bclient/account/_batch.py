@@ -21,7 +21,7 @@ from b2bclient.account._schema import SCHEMA_VERSION, Portrait
 from b2bclient.account._tables import holding_batches
 from b2bclient.features._context import FeatureTables
 
-__all__ = ["portrait", "portraits"]
+__all__ = ["assemble", "head_of", "portrait", "portraits"]
 
 _FORMATS = ("frame", "jsonl", "portraits")
 
@@ -210,13 +210,17 @@ def portraits(
     for the roll-ups) are split into batches of whole holdings and each batch is portrayed from
     its own rows only, so ``engine="dask"`` gives the same result as pandas.
 
+    A partitioned base (``ClientBase.open_parquet``) is portrayed partition by partition, each
+    read where it is portrayed (a holding never spans two partitions); the columns of the frame,
+    which depend on every portrait, are a reduce step (see ``docs/scale.md``).
+
     Parameters
     ----------
-    base : ClientBase
+    base : ClientBase or PartitionedClientBase
         The client base.
     ids : list of str, optional
         The organisations, in output order; None portrays every organisation known before
-        `as_of`, sorted.
+        `as_of`, sorted (a partitioned base takes None only).
     as_of : str or pandas.Timestamp
         Portrait time; required, never defaults to now.
     models : Models, optional
@@ -226,9 +230,13 @@ def portraits(
         (``"churn.probability"``; lists stay lists), JSON Lines (a str, one document per line),
         or a list of :class:`Portrait`.
     engine : {"pandas", "dask"} or distributed.Client, default "pandas"
-        As in :func:`~b2bclient.features.build_features`.
+        As in :func:`~b2bclient.features.build_features`. With a partitioned base and Dask the
+        result is a Dask DataFrame (``format="frame"`` only) with one partition per partition
+        of the base, each sorted; the portraits are computed on the call and kept on the
+        workers.
     npartitions : int, optional
-        Batches for Dask (by default twice the cluster's threads).
+        Batches for Dask (by default twice the cluster's threads); unused with a partitioned
+        base (its partitions are the batches).
     include_personal_data : bool, default False
         Add the ``contacts`` section with names, e-mails and phones.
     path : str or path-like, optional
@@ -236,7 +244,7 @@ def portraits(
 
     Returns
     -------
-    pandas.DataFrame, str, pathlib.Path or list of Portrait
+    pandas.DataFrame, str, pathlib.Path, list of Portrait or dask.dataframe.DataFrame
 
     Raises
     ------
@@ -269,6 +277,14 @@ def portraits(
         )
     t = to_timestamp(as_of, owner=owner)
     parts = _check_models(models, t, owner)
+    from b2bclient.base import PartitionedClientBase
+
+    if isinstance(base, PartitionedClientBase):
+        from b2bclient.account._partitioned import partitioned_portraits
+
+        return partitioned_portraits(
+            base, ids, t, models, parts, format, engine, bool(include_personal_data), path
+        )
     ctx = _cut(base, t, owner)
     chosen, wanted_mask = _wanted(base, ctx, ids, owner)
     models_as_of = None if models is None else models.as_of
@@ -282,11 +298,26 @@ def portraits(
         engine,
         npartitions,
     )
-    head = {
+    return assemble(rows, chosen, head_of(t, models_as_of), format, path)
+
+
+def head_of(t: pd.Timestamp, models_as_of: pd.Timestamp | None) -> dict[str, Any]:
+    """Return the fields every portrait starts with."""
+    return {
         "schema_version": SCHEMA_VERSION,
         "as_of": t.isoformat(),
         "models_as_of": None if models_as_of is None else models_as_of.isoformat(),
     }
+
+
+def assemble(
+    rows: list[tuple[list[str], dict[str, list[Any]]]],
+    chosen: list[str],
+    head: dict[str, Any],
+    format: str,
+    path: str | os.PathLike[str] | None,
+) -> Any:
+    """Return the portraits of the batches' `rows` in the order of `chosen`, in `format`."""
     names = [name for _, sections in rows[:1] for name in sections]
     got = [i for batch_ids, _ in rows for i in batch_ids]
     order = pd.Index(got).get_indexer(chosen)

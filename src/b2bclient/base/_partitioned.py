@@ -32,7 +32,7 @@ from b2bclient.base._layout import (
 from b2bclient.base._options import LoadOptions
 from b2bclient.base._schema import TABLE_NAMES
 
-__all__ = ["PartitionedClientBase"]
+__all__ = ["PartitionedClientBase", "in_memory_engine", "score_partitions"]
 
 
 class PartitionedClientBase:
@@ -368,6 +368,123 @@ class PartitionedClientBase:
         if meta is None:
             return dd.from_delayed(parts)
         return dd.from_delayed(parts, meta=meta)
+
+
+def score_partitions(
+    pbase: PartitionedClientBase,
+    func: Callable[..., Any],
+    model: Any,
+    *args: Any,
+    engine: Any,
+    owner: str,
+    finish: Callable[[list[Any]], Any] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Return ``func(model, partition, *args, **kwargs)`` of every partition, each where it is read.
+
+    The plumbing of every scoring entry point that accepts a partitioned base: `model` is fitted
+    in memory and `func` scores one partition (an in-memory :class:`ClientBase`) with it, as the
+    in-memory method does on a whole base. `func` must be a per-organisation computation: what
+    it needs across organisations is in the fitted model (or refused by the entry point).
+
+    Parameters
+    ----------
+    pbase : PartitionedClientBase
+        The base; each task reads its own partition.
+    func : callable
+        ``func(model, partition, *args, **kwargs)`` returns a frame or series; a module-level
+        function (the tasks are pickled to the workers).
+    model : object
+        The fitted model, sent to each worker once (scattered with a distributed client).
+    engine : {"pandas", "dask"} or distributed.Client
+        ``"pandas"``: partitions one after the other here; otherwise a lazy Dask DataFrame (or
+        Series) with one partition per partition of the base.
+    owner : str
+        The entry point, named in errors.
+    finish : callable, optional
+        With ``engine="pandas"``, turns the list of the partitions' results into the in-memory
+        result (its order); by default they are stacked.
+
+    Returns
+    -------
+    pandas.DataFrame, pandas.Series or a lazy dask.dataframe.DataFrame or Series
+        Dask describes the result by ``func`` on a base without organisations (``meta``); rows
+        come partition after partition, each partition in the in-memory order.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from b2bclient.datasets import make_client_base
+    >>> def open_deals(model, part, t):
+    ...     view = part.as_of(t).deals
+    ...     return view.loc[view["status"] == "open", ["deal_id", "amount"]]
+    >>> base = make_client_base(300, seed=2)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     base.to_parquet(d, partition_by="holding", n_partitions=3)
+    ...     pbase = ClientBase.open_parquet(d)
+    ...     deals = score_partitions(pbase, open_deals, None, "2024-01-01", engine="pandas",
+    ...                              owner="example")
+    >>> len(deals) == int((base.as_of("2024-01-01").deals["status"] == "open").sum())
+    True
+    """
+    kind, client = resolve_engine(engine, owner)
+    n = pbase.n_partitions
+    if kind == "pandas":
+        results = [func(model, pbase.partition(i), *args, **kwargs) for i in range(n)]
+        return finish(results) if finish is not None else pd.concat(results)
+    dask = import_dask()
+    import dask.dataframe as dd
+
+    meta = func(model, _empty_base(), *args, **kwargs).iloc[:0]
+    ref: Any = model
+    if client is not None:
+        # Once per worker rather than once per task; a random key (hash=False) so that a later
+        # graph never asks for a copy that is being released.
+        [ref] = client.scatter([model], broadcast=True, hash=False)
+    task = dask.delayed(_score, pure=False)
+    parts = [task(pbase, i, func, ref, args, kwargs) for i in range(n)]
+    # Object columns stay object (Dask would turn them into pyarrow strings): equal results.
+    with dask.config.set({"dataframe.convert-string": False}):
+        return dd.from_delayed(parts, meta=meta, verify_meta=False)
+
+
+def in_memory_engine(engine: Any, owner: str) -> None:
+    """Refuse an `engine` other than ``"pandas"`` for an in-memory base, naming the way to Dask.
+
+    Raises
+    ------
+    InvalidParameterError
+        For ``"dask"`` or a client (or an invalid engine).
+
+    Examples
+    --------
+    >>> in_memory_engine("pandas", "example")
+    """
+    kind, _client = resolve_engine(engine, owner)
+    if kind != "pandas":
+        raise InvalidParameterError(
+            f"{owner} runs on Dask partition by partition, with a partitioned client base "
+            f"(base.to_parquet(path, partition_by='holding'), then ClientBase.open_parquet(path)); "
+            f"an in-memory base takes engine='pandas'. Got engine={engine!r}."
+        )
+
+
+def _score(
+    pbase: PartitionedClientBase,
+    i: int,
+    func: Callable[..., Any],
+    model: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    return func(model, pbase.partition(i), *args, **kwargs)
+
+
+def _empty_base() -> ClientBase:
+    """Return a valid client base without organisations (what Dask's ``meta`` is computed on)."""
+    return ClientBase.from_frames(
+        pd.DataFrame({"organisation_id": pd.Series([], dtype=object), "created_at": []})
+    )
 
 
 def _apply(

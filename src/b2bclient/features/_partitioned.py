@@ -34,7 +34,7 @@ from b2bclient.features._extractors.relationships import Relationships
 from b2bclient.features._frames import concat_rows, run_extractors
 from b2bclient.features._protocol import Extractor
 
-__all__ = ["partitioned_features"]
+__all__ = ["check_partitionable", "partitioned_features"]
 
 
 def _linked(e: Extractor) -> bool:
@@ -50,6 +50,39 @@ def _check_extractors(extractors: Sequence[Extractor]) -> None:
                 f"The extractor {e.name!r} has scope 'global' (statistics across organisations) "
                 f"and no reduce step for a partitioned base; build its features on an in-memory "
                 f"base (pbase.to_client_base()) or leave it out of 'extractors'."
+            )
+
+
+def check_partitionable(extractors: Any, owner: str) -> None:
+    """Refuse the extractors a model reads if a partition alone cannot compute them.
+
+    A model scored partition by partition builds its features on each partition; an extractor
+    of scope ``"global"`` (the built-in ``relationships`` included: its reduce belongs to
+    ``build_features``) would see only that partition's organisations and give other numbers.
+
+    Raises
+    ------
+    InvalidParameterError
+        Naming the extractor and `owner`.
+
+    Examples
+    --------
+    >>> check_partitionable(["purchasing", "contracts"], "example")
+    >>> check_partitionable(["relationships"], "example")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    b2bclient._exceptions.InvalidParameterError: example reads the features of the extractor 'relationships', ...
+    """
+    from b2bclient.features._build import resolve_extractors
+
+    for e in resolve_extractors(extractors, owner=owner):
+        if e.tags().scope != "organisation":
+            raise InvalidParameterError(
+                f"{owner} reads the features of the extractor {e.name!r}, of scope 'global' "
+                f"(it looks across organisations): on one partition it would see only that "
+                f"partition's organisations and give other numbers, so a partitioned base cannot "
+                f"be scored with it. Fit the model with extractors of scope 'organisation' "
+                f"(every built-in one but 'relationships'), or score an in-memory base."
             )
 
 

@@ -25,8 +25,9 @@ from b2bclient._exceptions import (
     LookAheadError,
     NotFittedError,
 )
-from b2bclient._time import to_duration
-from b2bclient.base import ClientBase
+from b2bclient._time import to_duration, to_timestamp
+from b2bclient.base import ClientBase, PartitionedClientBase
+from b2bclient.base._partitioned import in_memory_engine, score_partitions
 from b2bclient.base._schema import STAGES
 from b2bclient.lifecycle._checks import check_base
 from b2bclient.lifecycle._checks import spans as check_spans
@@ -334,28 +335,35 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
 
     def predict(
         self,
-        base: ClientBase,
+        base: ClientBase | PartitionedClientBase,
         as_of: Any,
         *,
         organisation_ids: Sequence[str] | None = None,
         horizons: Sequence[str] | None = None,
-    ) -> pd.DataFrame:
+        engine: Any = "pandas",
+    ) -> Any:
         """Return, for every project active at `as_of`, when it will reach procurement.
 
         Parameters
         ----------
-        base : ClientBase
-            The client base; only rows before `as_of` are read.
+        base : ClientBase or PartitionedClientBase
+            The client base; only rows before `as_of` are read. A partitioned base
+            (``ClientBase.open_parquet``) is scored partition by partition, each read where it
+            is scored (a project's forecast reads its own organisation's rows only).
         as_of : str or timestamp-like
             The point in time; not before the fit's `as_of_`.
         organisation_ids : sequence of str, optional
             Predict only the projects of these organisations (cheap for one account).
         horizons : sequence of str, optional
             Horizons of the probabilities; default the model's `horizons`.
+        engine : {"pandas", "dask"} or distributed.Client, default "pandas"
+            With a partitioned base: its partitions one after the other here, or on Dask (a
+            lazy Dask DataFrame, each partition ordered by ``project_id``). An in-memory base
+            takes ``"pandas"`` only.
 
         Returns
         -------
-        pandas.DataFrame
+        pandas.DataFrame or dask.dataframe.DataFrame
             One row per active project, ordered by ``project_id``: ``project_id``,
             ``organisation_id``, ``stage`` (its current stage), ``days_in_stage``, one
             ``p_procurement_<days>d`` per horizon (procurement has started by `as_of` plus the
@@ -389,6 +397,19 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
         spans = check_spans(
             self.horizons if horizons is None else horizons, "horizons", f"{_OWNER}.predict"
         )
+        if isinstance(base, PartitionedClientBase):
+            t = _partitioned_as_of(as_of, organisation_ids, "predict")
+            return score_partitions(
+                base,
+                _predict_part,
+                self,
+                t,
+                spans,
+                engine=engine,
+                owner=f"{_OWNER}.predict",
+                finish=_by_project,
+            )
+        in_memory_engine(engine, f"{_OWNER}.predict")
         t = check_base(base, as_of, "predict")
         return self._predict(base, t, organisation_ids, spans)[0]
 
@@ -414,19 +435,21 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
 
     def alerts(
         self,
-        base: ClientBase,
+        base: ClientBase | PartitionedClientBase,
         as_of: Any,
         *,
         within: str = "90D",
         min_probability: float = 0.5,
         organisation_ids: Sequence[str] | None = None,
-    ) -> pd.DataFrame:
+        engine: Any = "pandas",
+    ) -> Any:
         """Return the projects where sales should engage now: procurement is likely to start soon.
 
         Parameters
         ----------
-        base : ClientBase
-            The client base; only rows before `as_of` are read.
+        base : ClientBase or PartitionedClientBase
+            The client base; only rows before `as_of` are read. A partitioned base is scored
+            partition by partition, as in :meth:`predict`.
         as_of : str or timestamp-like
             The point in time.
         within : str, default "90D"
@@ -435,10 +458,12 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
             Smallest probability of procurement within `within` that raises an alert.
         organisation_ids : sequence of str, optional
             Only the projects of these organisations.
+        engine : {"pandas", "dask"} or distributed.Client, default "pandas"
+            As in :meth:`predict`; on Dask each partition is ordered most likely first.
 
         Returns
         -------
-        pandas.DataFrame
+        pandas.DataFrame or dask.dataframe.DataFrame
             The projects still before procurement whose probability reaches `min_probability`,
             most likely first: ``project_id``, ``organisation_id``, ``project``, ``stage``,
             ``days_in_stage``, ``p_procurement_<days>d``, ``expected_procurement_at``,
@@ -467,10 +492,35 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
             )
         self._check_fitted()
         label = next(iter(spans))
+        if isinstance(base, PartitionedClientBase):
+            t = _partitioned_as_of(as_of, organisation_ids, "alerts")
+            return score_partitions(
+                base,
+                _alerts_part,
+                self,
+                t,
+                spans,
+                float(p),
+                engine=engine,
+                owner=f"{_OWNER}.alerts",
+                finish=lambda parts: _most_likely(parts, label),
+            )
+        in_memory_engine(engine, f"{_OWNER}.alerts")
         t = check_base(base, as_of, "alerts")
+        return self._alerts(base, t, organisation_ids, spans, float(p))
+
+    def _alerts(
+        self,
+        base: ClientBase,
+        t: pd.Timestamp,
+        organisation_ids: Sequence[str] | None,
+        spans: dict[str, float],
+        p: float,
+    ) -> pd.DataFrame:
+        label = next(iter(spans))
         forecast, current = self._predict(base, t, organisation_ids, spans)
         before = forecast["stage"].cat.codes.to_numpy() < _PROCUREMENT
-        keep = np.flatnonzero(before & (forecast[label].to_numpy() >= float(p)))
+        keep = np.flatnonzero(before & (forecast[label].to_numpy() >= p))
         order = keep[
             np.lexsort((forecast["project_id"].to_numpy()[keep], -forecast[label].to_numpy()[keep]))
         ]
@@ -566,3 +616,39 @@ def _lags(transitions: list[dict[str, Any]]) -> Floats:
             if column in names:
                 lag[j, k] = float(fitted["coef"][names.index(column)])
     return lag
+
+
+# --- a partitioned base: one partition at a time (b2bclient.base._partitioned.score_partitions) --
+
+
+def _partitioned_as_of(as_of: Any, organisation_ids: Any, method: str) -> pd.Timestamp:
+    owner = f"{_OWNER}.{method}"
+    if organisation_ids is not None:
+        raise InvalidParameterError(
+            f"{owner} scores every active project of a partitioned base; 'organisation_ids' "
+            "needs the partitions that hold them. Select the rows of the result, or call it on "
+            "an in-memory base (pbase.partition(i))."
+        )
+    return to_timestamp(as_of, name="as_of", owner=owner)
+
+
+def _predict_part(
+    model: LifecycleModel, part: ClientBase, t: pd.Timestamp, spans: dict[str, float]
+) -> pd.DataFrame:
+    return model._predict(part, t, None, spans)[0]
+
+
+def _alerts_part(
+    model: LifecycleModel, part: ClientBase, t: pd.Timestamp, spans: dict[str, float], p: float
+) -> pd.DataFrame:
+    return model._alerts(part, t, None, spans, p)
+
+
+def _by_project(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(parts, ignore_index=True).sort_values("project_id", ignore_index=True)
+
+
+def _most_likely(parts: list[pd.DataFrame], label: str) -> pd.DataFrame:
+    out = pd.concat(parts, ignore_index=True)
+    order = np.lexsort((out["project_id"].to_numpy(), -out[label].to_numpy()))
+    return out.iloc[order].reset_index(drop=True)

@@ -14,7 +14,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from b2bclient._exceptions import InvalidParameterError, NotFittedError
 from b2bclient._time import to_duration, to_timestamp
-from b2bclient.base import ClientBase
+from b2bclient.base import ClientBase, PartitionedClientBase
+from b2bclient.base._partitioned import in_memory_engine, score_partitions
 from b2bclient.pipeline._close import fit_close_time, p_close_between
 from b2bclient.pipeline._frame import (
     open_deal_snapshots,
@@ -447,19 +448,25 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         p = self._proba(self._matrix(frame[list(self.feature_names_in_)]))
         return frame, np.asarray(p[:, 1], dtype=float)
 
-    def predict_proba(self, X: Any, as_of: Any = None) -> Any:
+    def predict_proba(self, X: Any, as_of: Any = None, *, engine: Any = "pandas") -> Any:
         """Return win probabilities.
 
         Parameters
         ----------
-        X : ClientBase or array-like of shape (n_deals, n_features)
+        X : ClientBase, PartitionedClientBase or array-like of shape (n_deals, n_features)
             A client base (with `as_of`): score the deals open at `as_of`; or a feature matrix.
+            A partitioned base (``ClientBase.open_parquet``) is scored partition by partition,
+            each read where it is scored.
         as_of : str or pandas.Timestamp, optional
             The cut-off, with a base.
+        engine : {"pandas", "dask"} or distributed.Client, default "pandas"
+            With a partitioned base: its partitions one after the other here (the result
+            ordered by ``deal_id``), or on Dask (a lazy Dask Series, each partition ordered
+            as its deals). Anything else takes ``"pandas"`` only.
 
         Returns
         -------
-        pandas.Series or numpy.ndarray
+        pandas.Series, numpy.ndarray or dask.dataframe.Series
             With a base: the probability that each deal open at `as_of` is won, indexed by
             ``deal_id``. With a matrix: an array of shape (n_deals, 2), the columns following
             `classes_`.
@@ -468,8 +475,17 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         ------
         NotFittedError
             Before fit.
+        InvalidParameterError
+            For a partitioned base and a model reading features of scope ``"global"``.
         """
         self._check()
+        if isinstance(X, PartitionedClientBase):
+            owner = f"{_OWNER}.predict_proba"
+            self._partitionable(owner)
+            return score_partitions(
+                X, _proba_part, self, as_of, engine=engine, owner=owner, finish=_by_deal
+            )
+        in_memory_engine(engine, f"{_OWNER}.predict_proba")
         if isinstance(X, ClientBase):
             if getattr(self, "feature_names_in_", None) is None:
                 raise InvalidParameterError(
@@ -520,7 +536,25 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """
         return float(super().score(X, y, sample_weight=sample_weight))
 
-    def p_close_within(self, base: ClientBase, as_of: Any, horizon: Any = "90D") -> pd.DataFrame:
+    def _partitionable(self, owner: str) -> None:
+        """Refuse to score a partitioned base with features a partition cannot compute."""
+        from b2bclient.features._partitioned import check_partitionable
+
+        if getattr(self, "feature_names_in_", None) is None:
+            raise InvalidParameterError(
+                f"This {_OWNER} was fitted on a plain matrix; fit it on a ClientBase (or on "
+                "the frame of deal_frame) to score a base."
+            )
+        check_partitionable(self.extractors, owner)
+
+    def p_close_within(
+        self,
+        base: ClientBase | PartitionedClientBase,
+        as_of: Any,
+        horizon: Any = "90D",
+        *,
+        engine: Any = "pandas",
+    ) -> Any:
         """Return, per deal open at `as_of`, the chance it closes, and closes won, within `horizon`.
 
         The time to close is a lognormal per channel (`close_time_`); a deal open at `as_of` has
@@ -530,16 +564,18 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
         Parameters
         ----------
-        base : ClientBase
-            The client base.
+        base : ClientBase or PartitionedClientBase
+            The client base; a partitioned one is scored partition by partition.
         as_of : str or pandas.Timestamp
             The cut-off.
         horizon : str or pandas.Timedelta, default "90D"
             A positive duration.
+        engine : {"pandas", "dask"} or distributed.Client, default "pandas"
+            As in :meth:`predict_proba`.
 
         Returns
         -------
-        pandas.DataFrame
+        pandas.DataFrame or dask.dataframe.DataFrame
             Indexed by ``deal_id``: ``organisation_id``, ``channel``, ``amount``, ``age_days``,
             ``p_win``, ``p_close``, ``p_won`` and ``expected_won`` (``amount * p_won``).
 
@@ -565,9 +601,19 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 f"{owner} needs the time to close, which a fit on a ClientBase learns; this "
                 "model was fitted on a plain matrix."
             )
+        if isinstance(base, PartitionedClientBase):
+            self._partitionable(owner)
+            return score_partitions(
+                base, _close_part, self, as_of, span, engine=engine, owner=owner, finish=_by_deal
+            )
+        in_memory_engine(engine, owner)
         frame, p = self._scored(base, as_of, owner)
         close = self.close_time_
-        channel = frame["deal__channel"].astype(object).to_numpy() if len(frame) else np.array([])
+        channel = (
+            frame["deal__channel"].astype(object).to_numpy()
+            if len(frame)
+            else np.array([], dtype=object)
+        )
         known = np.isin(channel, close.index)
         key = np.where(known, channel, "*")
         mu = close["mu"].reindex(key).to_numpy(np.float64)
@@ -577,7 +623,9 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         amount = frame["amount"].to_numpy(np.float64) if len(frame) else np.zeros(0)
         out = pd.DataFrame(
             {
-                "organisation_id": frame["organisation_id"].to_numpy(object) if len(frame) else [],
+                "organisation_id": frame["organisation_id"].to_numpy(object)
+                if len(frame)
+                else np.array([], dtype=object),
                 "channel": channel,
                 "amount": amount,
                 "age_days": age,
@@ -646,3 +694,21 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 "effect": effect[rows, top.ravel()],
             }
         )
+
+
+# --- a partitioned base: one partition at a time (b2bclient.base._partitioned.score_partitions) --
+
+
+def _proba_part(model: WinModel, part: ClientBase, as_of: Any) -> pd.Series:
+    out: pd.Series = model.predict_proba(part, as_of)
+    return out
+
+
+def _close_part(model: WinModel, part: ClientBase, as_of: Any, span: pd.Timedelta) -> pd.DataFrame:
+    out: pd.DataFrame = model.p_close_within(part, as_of, span)
+    return out
+
+
+def _by_deal(parts: list[Any]) -> Any:
+    """Stack the partitions' deals, ordered by ``deal_id`` (the layout does not keep row order)."""
+    return pd.concat(parts).sort_index()

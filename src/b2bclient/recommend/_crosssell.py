@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 
 from b2bclient._exceptions import InvalidParameterError
 from b2bclient._time import to_duration, to_timestamp
+from b2bclient.base import PartitionedClientBase
 from b2bclient.features._build import prepare
 from b2bclient.features._context import FeatureTables
 from b2bclient.recommend._common import (
@@ -357,13 +358,15 @@ class CrossSell(BaseEstimator):  # type: ignore[misc]
         unknown: str = "raise",
         engine: Any = "pandas",
         npartitions: int | None = None,
-    ) -> pd.DataFrame:
+    ) -> Any:
         """Return the `k` best products for each organisation, with the reason of each.
 
         Parameters
         ----------
-        organisation_ids : str, list of str or None
-            Organisations known before `as_of_`; None means every one of them.
+        organisation_ids : str, list of str, PartitionedClientBase or None
+            Organisations known before `as_of_`; None means every one of them. A partitioned
+            base (``ClientBase.open_parquet``) means its organisations created before `as_of_`,
+            scored partition by partition, each read where it is scored (`npartitions` unused).
         k : int, default=10
             Recommendations per organisation.
         exclude_owned : bool, default=True
@@ -373,13 +376,15 @@ class CrossSell(BaseEstimator):  # type: ignore[misc]
             them out with an :class:`UnknownIdWarning` and list them in
             ``result.attrs["unknown_ids"]``.
         engine : {"pandas", "dask"} or distributed.Client, default="pandas"
-            Score on this machine or on a Dask cluster (same result).
+            Score on this machine or on a Dask cluster (same result). With a partitioned base
+            and Dask, the result is a lazy Dask DataFrame (each partition ordered by
+            organisation, then rank).
         npartitions : int, optional
             Partitions of the organisations for the Dask engine.
 
         Returns
         -------
-        pandas.DataFrame
+        pandas.DataFrame or dask.dataframe.DataFrame
             Columns ``organisation_id``, ``rank`` (1 = best), ``product_id``, ``score`` (the
             blend, higher is better), ``reason`` (plain words); ordered by organisation as
             requested, then rank. ``attrs["unknown_ids"]`` lists the ids left out.
@@ -399,6 +404,17 @@ class CrossSell(BaseEstimator):  # type: ignore[misc]
             raise InvalidParameterError(
                 f"The 'exclude_owned' parameter of {_OWNER}.recommend must be True or False. "
                 f"Got {exclude_owned!r} instead."
+            )
+        if isinstance(organisation_ids, PartitionedClientBase):
+            from b2bclient.recommend._dask import partitioned
+
+            return partitioned(
+                self,
+                "recommend",
+                organisation_ids,
+                k,
+                {"exclude_owned": bool(exclude_owned), "unknown": unknown},
+                engine,
             )
         codes, unknown_ids = resolve_ids(
             organisation_ids,

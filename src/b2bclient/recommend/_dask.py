@@ -3,6 +3,10 @@
 A recommendation depends only on the fitted model and the organisation, so the organisations are
 cut into contiguous partitions, each scored by the same method as the pandas engine, and the
 results are stacked in the requested order: the result equals the pandas engine's.
+
+With a partitioned client base the organisations are those of each partition of the base, read
+on the worker that scores them (:func:`partitioned`). Nothing crosses partitions: the candidates
+(products, and partners in any partition) and their popularity are the fitted model's snapshot.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import pandas as pd
 
 from b2bclient._optional import import_optional
 
-__all__ = ["map_partitions"]
+__all__ = ["map_partitions", "partitioned"]
 
 
 def map_partitions(
@@ -56,4 +60,47 @@ def _call(
     model: Any, name: str, part: npt.NDArray[np.int64], args: tuple[Any, ...]
 ) -> pd.DataFrame:
     out: pd.DataFrame = getattr(model, name)(part, *args)
+    return out
+
+
+def partitioned(
+    model: Any, method: str, pbase: Any, k: int, kwargs: dict[str, Any], engine: Any
+) -> Any:
+    """Return ``model.<method>(ids, k, **kwargs)`` for the organisations of each partition.
+
+    The ids of a partition are its organisations created before the model's ``as_of_`` (those
+    ``organisation_ids=None`` covers in memory), read on the worker; `kwargs` go on unchanged
+    (``unknown="raise"`` raises for one the model does not know). With ``engine="pandas"`` the
+    result is ordered as the in-memory one (by the model's organisations, then rank).
+    """
+    from b2bclient.base._partitioned import score_partitions
+
+    return score_partitions(
+        pbase,
+        _recommend_partition,
+        model,
+        method,
+        k,
+        kwargs,
+        engine=engine,
+        owner=f"{type(model).__name__}.{method}",
+        finish=lambda parts: _in_model_order(model, parts),
+    )
+
+
+def _recommend_partition(
+    model: Any, part: Any, method: str, k: int, kwargs: dict[str, Any]
+) -> pd.DataFrame:
+    orgs = part.organisations
+    known = (orgs["created_at"] < pd.Timestamp(model.as_of_)).to_numpy()
+    ids = orgs["organisation_id"].to_numpy(dtype=object)[known]
+    out: pd.DataFrame = getattr(model, method)(sorted(ids.tolist()), k, **kwargs)
+    return out
+
+
+def _in_model_order(model: Any, parts: list[pd.DataFrame]) -> pd.DataFrame:
+    out = pd.concat(parts, ignore_index=True)
+    position = pd.Index(model.organisation_ids_).get_indexer(out["organisation_id"])
+    out = out.iloc[np.argsort(position, kind="stable")].reset_index(drop=True)
+    out.attrs["unknown_ids"] = [i for p in parts for i in p.attrs.get("unknown_ids", [])]
     return out

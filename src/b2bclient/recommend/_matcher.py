@@ -14,6 +14,7 @@ from sklearn.linear_model import LogisticRegression
 
 from b2bclient._exceptions import InvalidParameterError
 from b2bclient._time import to_timestamp
+from b2bclient.base import PartitionedClientBase
 from b2bclient.features._build import prepare
 from b2bclient.recommend._common import (
     check_k,
@@ -415,13 +416,15 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
         unknown: str = "raise",
         engine: Any = "pandas",
         npartitions: int | None = None,
-    ) -> pd.DataFrame:
+    ) -> Any:
         """Return the `k` best partners of each organisation, with their role and reasons.
 
         Parameters
         ----------
-        organisation_ids : str, list of str or None
-            Organisations known before `as_of_`; None means every one of them.
+        organisation_ids : str, list of str, PartitionedClientBase or None
+            Organisations known before `as_of_`; None means every one of them. A partitioned
+            base (``ClientBase.open_parquet``) means its organisations created before `as_of_`,
+            scored partition by partition, each read where it is scored (`npartitions` unused).
         k : int, default=10
             Partners per organisation.
         unknown : {"raise", "skip"}, default="raise"
@@ -429,13 +432,15 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
             them out with an :class:`UnknownIdWarning` and list them in
             ``result.attrs["unknown_ids"]``.
         engine : {"pandas", "dask"} or distributed.Client, default="pandas"
-            Score on this machine or on a Dask cluster (same result).
+            Score on this machine or on a Dask cluster (same result). With a partitioned base
+            and Dask, the result is a lazy Dask DataFrame (each partition ordered by
+            organisation, then rank).
         npartitions : int, optional
             Partitions of the organisations for the Dask engine.
 
         Returns
         -------
-        pandas.DataFrame
+        pandas.DataFrame or dask.dataframe.DataFrame
             Columns ``organisation_id``, ``rank`` (1 = best), ``partner_id``, ``score`` (higher is
             better), ``role`` (what the partner would be: ``supplier``, ``buyer`` or
             ``co-participant``) and ``reasons`` (plain words, separated by ``"; "``). An
@@ -452,6 +457,10 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
         """
         require_fitted(self, "as_of_")
         k = check_k(k, f"{_OWNER}.match")
+        if isinstance(organisation_ids, PartitionedClientBase):
+            from b2bclient.recommend._dask import partitioned
+
+            return partitioned(self, "match", organisation_ids, k, {"unknown": unknown}, engine)
         codes, unknown_ids = resolve_ids(
             organisation_ids,
             self.organisation_ids_,
