@@ -17,7 +17,7 @@ import b2bclient as bc
 from b2bclient import B2BClientError, InvalidParameterError, InvalidTablesError, UnknownIdError
 from b2bclient.pipeline import (
     WinModel,
-    _forecast,
+    _repeat,
     backtest,
     calibration_table,
     forecast,
@@ -251,7 +251,7 @@ def test_repeat_summary_equals_rfm_summary(small: Any) -> None:
     from b2bclient.btyd._rfm import summary_from_transactions
 
     cut = small.as_of(AS_OF)
-    log = _forecast._transactions(cut.deals)
+    log = _repeat._transactions(cut.deals)
     for at in (AS_OF, AS_OF - pd.Timedelta("90D"), AS_OF - pd.Timedelta("270D")):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
@@ -266,9 +266,9 @@ def test_repeat_simulation_of_many_clients(monkeypatch: pytest.MonkeyPatch) -> N
     lam = rng.gamma(0.5, 1.0, 2000)
     value = rng.lognormal(7.0, 1.0, 2000)
     factor = rng.lognormal(-0.005, 0.1, 2000)
-    exact = _forecast._simulate_repeat(np.random.default_rng(0), lam, value, 2.0, factor)
-    monkeypatch.setattr(_forecast, "_EXACT_CLIENTS", 200)
-    pooled = _forecast._simulate_repeat(np.random.default_rng(1), lam, value, 2.0, factor)
+    exact = _repeat._simulate_repeat(np.random.default_rng(0), lam, value, 2.0, factor)
+    monkeypatch.setattr(_repeat, "_EXACT_CLIENTS", 200)
+    pooled = _repeat._simulate_repeat(np.random.default_rng(1), lam, value, 2.0, factor)
     mean = float((lam * value).sum() * factor.mean())
     se = exact.std() / np.sqrt(len(factor))  # of a mean of the simulations
     assert abs(exact.mean() - mean) < 4 * se

@@ -30,6 +30,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from b2bclient._exceptions import ConvergenceError
+from b2bclient.base._schema import STAGES
 from b2bclient.features._preprocess import FeaturePreprocessor
 
 __all__ = [
@@ -37,6 +38,8 @@ __all__ = [
     "fit_exit",
     "fit_piecewise_exponential",
     "fit_transition",
+    "lag_matrix",
+    "log_days",
     "make_preprocessor",
 ]
 
@@ -400,3 +403,19 @@ def fit_piecewise_exponential(
     if not (np.isfinite(beta).all() and np.isfinite(se).all()):
         raise ValueError("non-finite estimate")
     return np.asarray(beta, dtype=np.float64), np.asarray(se, dtype=np.float64)
+
+
+def log_days(stage: int) -> list[str]:
+    """Return the columns of the log-days of the stages before `stage` (its lag covariates)."""
+    return [f"log_days_{s}" for s in STAGES[:stage]]
+
+
+def lag_matrix(transitions: list[dict[str, Any]]) -> Floats:
+    """Return ``lag[j, k]``: the coefficient of stage ``k``'s log-days in stage ``j``'s mean."""
+    lag = np.zeros((len(STAGES), len(STAGES)))
+    for j, fitted in enumerate(transitions):
+        names = list(fitted["names"])
+        for k, column in enumerate(log_days(j)):
+            if column in names:
+                lag[j, k] = float(fitted["coef"][names.index(column)])
+    return lag

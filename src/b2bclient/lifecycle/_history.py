@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from b2bclient._exceptions import InvalidParameterError
-from b2bclient._time import to_timestamp
+from b2bclient._time import to_duration, to_timestamp
 from b2bclient.base import ClientBase
 from b2bclient.base._schema import STAGES
 from b2bclient.lifecycle._covariates import (
@@ -38,7 +38,7 @@ from b2bclient.lifecycle._covariates import (
     window_counts,
 )
 
-__all__ = ["OUTCOMES", "activity_events", "spells", "stage_history"]
+__all__ = ["OUTCOMES", "activity_events", "spells", "stage_history", "within_window"]
 
 #: How a stage spell ends; ``running`` is censored at ``as_of``.
 OUTCOMES = ("moved_on", "cancelled", "organisation_lost", "running")
@@ -237,3 +237,16 @@ def check_covariates(value: Any, *, name: str, owner: str) -> tuple[str, ...]:
             f"The {name!r} parameter of {owner} names a covariate twice: {list(names)}."
         )
     return names
+
+
+def within_window(
+    history: pd.DataFrame, t: pd.Timestamp, window: Any, name: str, owner: str
+) -> pd.DataFrame:
+    """The spells' time at risk within `window` before `t`: later entry for those running into it."""
+    start = t - to_duration(window, name=name, owner=owner)
+    started = pd.DatetimeIndex(history["started_at"])
+    stop = started + pd.to_timedelta(history["days"].to_numpy(), unit="D")
+    out = history[(stop > start)].copy()
+    late = ((start - pd.DatetimeIndex(out["started_at"])) / pd.Timedelta(days=1)).to_numpy()
+    out["entry_days"] = np.maximum(out["entry_days"].to_numpy(), late)
+    return out

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 from sklearn.base import BaseEstimator
 
@@ -25,10 +24,10 @@ from b2bclient._exceptions import (
     LookAheadError,
     NotFittedError,
 )
-from b2bclient._time import to_duration, to_timestamp
 from b2bclient.base import ClientBase, PartitionedClientBase
 from b2bclient.base._partitioned import in_memory_engine, score_partitions
 from b2bclient.base._schema import STAGES
+from b2bclient.lifecycle._alerts import project_alerts
 from b2bclient.lifecycle._checks import check_base
 from b2bclient.lifecycle._checks import spans as check_spans
 from b2bclient.lifecycle._covariates import (
@@ -36,32 +35,27 @@ from b2bclient.lifecycle._covariates import (
     DEFAULT_LOSS_COVARIATES,
     project_covariates,
 )
-from b2bclient.lifecycle._fit import fit_exit, fit_transition
+from b2bclient.lifecycle._fit import fit_exit, fit_transition, lag_matrix, log_days
 from b2bclient.lifecycle._forecast import (
     EXITS,
     current_projects,
-    exit_rates,
     forecast,
-    stage_means,
-    stage_sigmas,
 )
-from b2bclient.lifecycle._history import check_covariates, spells
-from b2bclient.lifecycle._reasons import reasons
-from b2bclient.lifecycle._simulate import draw_uniforms, simulate_paths
+from b2bclient.lifecycle._history import check_covariates, spells, within_window
+from b2bclient.lifecycle._occupation import occupation
+from b2bclient.lifecycle._partitioned import (
+    _alerts_part,
+    _by_project,
+    _most_likely,
+    _partitioned_as_of,
+    _predict_part,
+)
 
 __all__ = ["EXITS", "LifecycleModel"]
 
-Floats = npt.NDArray[np.float64]
-
 _OWNER = "LifecycleModel"
-_DAY = pd.Timedelta(days=1)
 _N = len(STAGES)
-_PROCUREMENT = STAGES.index("procurement")
 _SAMPLE = 400  # projects kept to average state occupation over
-
-
-def _log_days(stage: int) -> list[str]:
-    return [f"log_days_{s}" for s in STAGES[:stage]]
 
 
 class LifecycleModel(BaseEstimator):  # type: ignore[misc]
@@ -241,7 +235,7 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
         view = base.as_of(t)
         history = spells(view, t)
         if self.window is not None:
-            history = _within(history, t, self.window, "window")
+            history = within_window(history, t, self.window, "window", _OWNER)
         if history.empty:
             raise InvalidParameterError(
                 f"No project stage started before as_of={t} in the 'stages' table, so "
@@ -266,7 +260,7 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
                     f"{len(rows)} that entered it): too few to fit its duration. Choose a later "
                     f"as_of or give more history."
                 )
-            columns = list(names) + _log_days(s)
+            columns = list(names) + log_days(s)
             frame = rows.assign(event=(rows["outcome"] == "moved_on").to_numpy())
             fitted = fit_transition(frame, columns, stage=name, penalizer=float(self.penalizer))
             transitions.append(fitted)
@@ -281,7 +275,7 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
         exits = {}
         recent = None
         if self.exit_window is not None:
-            recent = _within(history, t, self.exit_window, "exit_window")
+            recent = within_window(history, t, self.exit_window, "exit_window", _OWNER)
             recent = recent[recent["entry_days"].to_numpy() < recent["days"].to_numpy()]
         for cause, columns in (("cancelled", list(names)), ("organisation_lost", list(loss))):
             fitted = fit_exit(
@@ -308,7 +302,7 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
             dtype=np.float64,
             name="penalizer",
         )
-        self.lag_ = _lags(transitions)
+        self.lag_ = lag_matrix(transitions)
         self.exit_rates_ = pd.DataFrame(
             {cause: exits[cause]["rate"] for cause in EXITS},
             index=pd.CategoricalIndex(
@@ -517,20 +511,7 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
         spans: dict[str, float],
         p: float,
     ) -> pd.DataFrame:
-        label = next(iter(spans))
-        forecast, current = self._predict(base, t, organisation_ids, spans)
-        before = forecast["stage"].cat.codes.to_numpy() < _PROCUREMENT
-        keep = np.flatnonzero(before & (forecast[label].to_numpy() >= p))
-        order = keep[
-            np.lexsort((forecast["project_id"].to_numpy()[keep], -forecast[label].to_numpy()[keep]))
-        ]
-        out = forecast.iloc[order].reset_index(drop=True)
-        names = base.projects.set_index("project_id")["name"].astype(object)
-        out.insert(2, "project", out["project_id"].map(names).to_numpy())
-        out["reason"] = reasons(
-            self, out, current.iloc[order].reset_index(drop=True), label, spans[label]
-        )
-        return out
+        return project_alerts(self, base, t, organisation_ids, spans, p)
 
     # ------------------------------------------------------------------------------ occupation
 
@@ -561,94 +542,4 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
         True
         """
         self._check_fitted()
-        grid = np.asarray(days, dtype=np.float64)
-        if grid.ndim != 1 or not np.isfinite(grid).all() or (grid < 0).any():
-            raise InvalidParameterError(
-                f"The 'days' parameter of {_OWNER}.state_occupation must be a sequence of "
-                f"non-negative numbers of days. Got {days!r} instead."
-            )
-        sample = self.covariate_sample_.assign(code=0)
-        mu = stage_means(self, sample)
-        rate = exit_rates(self, sample)
-        u = draw_uniforms(int(self.n_draws), _N, int(self.random_state))
-        paths = simulate_paths(
-            first=0,
-            spent=np.zeros(len(sample)),
-            base_mu=mu,
-            lag=self.lag_,
-            sigma=stage_sigmas(self),
-            rate=rate,
-            stop=_N,
-            u=u,
-        )
-        columns = [*STAGES, "completed", "cancelled"]
-        out = np.zeros((len(grid), len(columns)))
-        for i, d in enumerate(grid):
-            cum = np.zeros_like(paths.start[0])
-            for j in range(_N):
-                cum += rate[:, j][:, None] * np.clip(d - paths.start[j], 0.0, paths.days[j])
-            alive = np.exp(-cum)
-            for j in range(_N):
-                inside = (paths.start[j] <= d) & (d < paths.start[j + 1])
-                out[i, j] = float((alive * inside).mean())
-            out[i, _N] = float((alive * (paths.start[_N] <= d)).mean())
-        out[:, -1] = 1.0 - out[:, :-1].sum(axis=1)
-        return pd.DataFrame(out, index=pd.Index(grid, name="days"), columns=columns)
-
-
-def _within(history: pd.DataFrame, t: pd.Timestamp, window: Any, name: str) -> pd.DataFrame:
-    """The spells' time at risk within `window` before `t`: later entry for those running into it."""
-    start = t - to_duration(window, name=name, owner=_OWNER)
-    started = pd.DatetimeIndex(history["started_at"])
-    stop = started + pd.to_timedelta(history["days"].to_numpy(), unit="D")
-    out = history[(stop > start)].copy()
-    late = ((start - pd.DatetimeIndex(out["started_at"])) / _DAY).to_numpy()
-    out["entry_days"] = np.maximum(out["entry_days"].to_numpy(), late)
-    return out
-
-
-def _lags(transitions: list[dict[str, Any]]) -> Floats:
-    """Return ``lag[j, k]``: the coefficient of stage ``k``'s log-days in stage ``j``'s mean."""
-    lag = np.zeros((_N, _N))
-    for j, fitted in enumerate(transitions):
-        names = list(fitted["names"])
-        for k, column in enumerate(_log_days(j)):
-            if column in names:
-                lag[j, k] = float(fitted["coef"][names.index(column)])
-    return lag
-
-
-# --- a partitioned base: one partition at a time (b2bclient.base._partitioned.score_partitions) --
-
-
-def _partitioned_as_of(as_of: Any, organisation_ids: Any, method: str) -> pd.Timestamp:
-    owner = f"{_OWNER}.{method}"
-    if organisation_ids is not None:
-        raise InvalidParameterError(
-            f"{owner} scores every active project of a partitioned base; 'organisation_ids' "
-            "needs the partitions that hold them. Select the rows of the result, or call it on "
-            "an in-memory base (pbase.partition(i))."
-        )
-    return to_timestamp(as_of, name="as_of", owner=owner)
-
-
-def _predict_part(
-    model: LifecycleModel, part: ClientBase, t: pd.Timestamp, spans: dict[str, float]
-) -> pd.DataFrame:
-    return model._predict(part, t, None, spans)[0]
-
-
-def _alerts_part(
-    model: LifecycleModel, part: ClientBase, t: pd.Timestamp, spans: dict[str, float], p: float
-) -> pd.DataFrame:
-    return model._alerts(part, t, None, spans, p)
-
-
-def _by_project(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    return pd.concat(parts, ignore_index=True).sort_values("project_id", ignore_index=True)
-
-
-def _most_likely(parts: list[pd.DataFrame], label: str) -> pd.DataFrame:
-    out = pd.concat(parts, ignore_index=True)
-    order = np.lexsort((out["project_id"].to_numpy(), -out[label].to_numpy()))
-    return out.iloc[order].reset_index(drop=True)
+        return occupation(self, days)

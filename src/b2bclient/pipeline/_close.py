@@ -9,7 +9,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import optimize, special
 
-__all__ = ["fit_close_time", "p_close_between"]
+__all__ = ["close_within_frame", "fit_close_time", "p_close_between"]
 
 Floats = npt.NDArray[np.float64]
 
@@ -84,3 +84,41 @@ def p_close_between(mu: Floats, sigma: Floats, age_days: Floats, horizon_days: f
     # 1 - S(hi)/S(lo), in log space so that stale deals far in the tail stay finite.
     log_ratio = special.log_ndtr(-hi) - special.log_ndtr(-lo)
     return np.asarray(-np.expm1(np.minimum(log_ratio, 0.0)), dtype=np.float64)
+
+
+def close_within_frame(
+    frame: pd.DataFrame, p: Floats, close: pd.DataFrame, span: pd.Timedelta
+) -> pd.DataFrame:
+    """Return the table of ``WinModel.p_close_within`` for the scored open deals `frame`.
+
+    `p` holds their win probabilities, `close` the fitted ``close_time_`` (a channel not seen at
+    fit takes the pooled ``"*"`` row) and `span` the horizon.
+    """
+    channel = (
+        frame["deal__channel"].astype(object).to_numpy()
+        if len(frame)
+        else np.array([], dtype=object)
+    )
+    known = np.isin(channel, close.index)
+    key = np.where(known, channel, "*")
+    mu = close["mu"].reindex(key).to_numpy(np.float64)
+    sigma = close["sigma"].reindex(key).to_numpy(np.float64)
+    age = frame["deal__age_days"].to_numpy(np.float64) if len(frame) else np.zeros(0)
+    p_close = p_close_between(mu, sigma, age, span / pd.Timedelta(days=1))
+    amount = frame["amount"].to_numpy(np.float64) if len(frame) else np.zeros(0)
+    out = pd.DataFrame(
+        {
+            "organisation_id": frame["organisation_id"].to_numpy(object)
+            if len(frame)
+            else np.array([], dtype=object),
+            "channel": channel,
+            "amount": amount,
+            "age_days": age,
+            "p_win": p,
+            "p_close": p_close,
+            "p_won": p * p_close,
+            "expected_won": amount * p * p_close,
+        },
+        index=pd.Index(frame["deal_id"] if len(frame) else [], name="deal_id", dtype=object),
+    )
+    return out

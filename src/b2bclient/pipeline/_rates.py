@@ -178,3 +178,8 @@ def lognormal_factor(rng: np.random.Generator, sd: float, size: int) -> Floats:
     if sd <= 0:
         return np.ones(size)
     return np.asarray(np.exp(sd * rng.standard_normal(size) - sd**2 / 2.0), dtype=np.float64)
+
+
+def _won_in(deals: pd.DataFrame, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.DataFrame:
+    closed = deals["closed_at"]
+    return deals[(deals["status"] == "won") & (closed >= lo) & (closed < hi)]

@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from b2bclient._exceptions import InvalidParameterError, NotFittedError
 from b2bclient._time import to_duration, to_timestamp
 from b2bclient.base import ClientBase, PartitionedClientBase
 from b2bclient.base._partitioned import in_memory_engine, score_partitions
-from b2bclient.pipeline._close import fit_close_time, p_close_between
+from b2bclient.pipeline._calibrated import (
+    calibration_state,
+    fit_calibrated,
+    restore_calibration,
+)
+from b2bclient.pipeline._close import close_within_frame, fit_close_time
+from b2bclient.pipeline._drivers import deal_drivers
 from b2bclient.pipeline._frame import (
     open_deal_snapshots,
     training_snapshots,
 )
 from b2bclient.pipeline._score import linear_scores
+from b2bclient.pipeline._win_partitioned import (
+    _by_deal,
+    _close_part,
+    _proba_part,
+    check_partitionable_model,
+)
 
 __all__ = ["DEFAULT_EXTRACTORS", "WinModel"]
 
@@ -279,76 +289,8 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         return self
 
     def _fit_matrix(self, X: Any, y: Any, groups: pd.Series | None = None) -> None:
-        """Fit the calibrated pipeline; with `groups` (deal ids), each deal weighs the same.
-
-        A deal open for long is seen at many snapshots: without weights the long tenders would
-        count several times as much as the quick portal orders in both the logistic regression
-        and the calibration map. The rows of one deal are kept in one calibration fold, so the
-        out-of-fold predictions the map learns from never come from a model that saw the deal.
-        """
-        from sklearn.calibration import CalibratedClassifierCV
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
-        from sklearn.pipeline import make_pipeline
-        from sklearn.utils.validation import validate_data
-
-        from b2bclient.features import preprocessor
-
-        if y is None:
-            raise InvalidParameterError(
-                f"{_OWNER} requires y to be passed, but the target y is None: give the outcomes "
-                "with a feature matrix, or fit on a ClientBase with as_of."
-            )
-        if isinstance(X, pd.DataFrame):
-            validate_data(self, X, y, reset=True, skip_check_array=True)
-            frame = X
-        else:
-            Xa, y = validate_data(self, X, y, reset=True, ensure_all_finite="allow-nan")
-            frame = pd.DataFrame(np.asarray(Xa, dtype=np.float64))
-            frame.columns = [f"x{i}" for i in range(frame.shape[1])]
-        y = np.asarray(y)
-        kind = type_of_target(y, input_name="y", raise_unknown=True)
-        if kind != "binary":
-            raise InvalidParameterError(
-                f"Only binary classification is supported. {_OWNER} predicts won or not; y is "
-                f"{kind} with {len(np.unique(y))} classes."
-            )
-        classes, counts = np.unique(y, return_counts=True)
-        if len(classes) < 2:
-            raise InvalidParameterError(
-                f"{_OWNER} needs both outcomes in y to learn from; y holds only one class: "
-                f"{classes.tolist()}."
-            )
-        cv = int(min(self.cv, counts.min()))
-        if cv < 2:
-            raise InvalidParameterError(
-                f"{_OWNER} needs at least 2 examples of each outcome to calibrate; got "
-                f"{dict(zip(classes.tolist(), counts.tolist(), strict=True))}."
-            )
-        pipe = make_pipeline(preprocessor(), LogisticRegression(C=float(self.C), max_iter=2000))
-        # Shuffled folds: the rows come ordered by time and by kind (creation, then snapshots).
-        fit_params: dict[str, Any] = {}
-        if groups is None:
-            folds: Any = StratifiedKFold(cv, shuffle=True, random_state=self.random_state)
-        else:
-            codes, _ = pd.factorize(pd.Index(groups))
-            weight = 1.0 / np.bincount(codes)[codes]
-            weight = weight * (len(weight) / weight.sum())
-            splitter = StratifiedGroupKFold(cv, shuffle=True, random_state=self.random_state)
-            folds = list(splitter.split(frame, y, codes))
-            fit_params = {"sample_weight": weight, "logisticregression__sample_weight": weight}
-        model = CalibratedClassifierCV(pipe, method=self.method, cv=folds, ensemble=False)
-        with warnings.catch_warnings():
-            # The pipeline takes the weights by step name, the calibration map as sample_weight.
-            warnings.filterwarnings("ignore", message=".*sample_weight.*")
-            model.fit(frame, y, **fit_params)
-        # The folds object is not needed after the fit and cannot be saved without pickle.
-        model.set_params(cv=cv)
-        pipe_all = model.calibrated_classifiers_[0].estimator
-        self.matrix_mean_ = np.asarray(pipe_all[0].transform(frame), dtype=np.float64).mean(axis=0)
-        self.model_ = model
-        self.classes_ = model.classes_
-        self.training_rows_ = len(y)
+        """Fit the calibrated pipeline; with `groups` (deal ids), each deal weighs the same."""
+        fit_calibrated(self, X, y, groups)
 
     def _fit_close_time(self, base: ClientBase, as_of: pd.Timestamp) -> pd.DataFrame:
         deals = base.as_of(as_of).deals
@@ -364,49 +306,11 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def _b2b_get_state(self) -> dict[str, Any]:
         """Return the fitted state with the calibrated model taken apart into storable pieces."""
-        state = {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
-        if "model_" not in state:  # not fitted: parameters only
-            return state
-        model = state.pop("model_")
-        cal = model.calibrated_classifiers_[0]
-        state["calibration_"] = {
-            "params": model.get_params(deep=False),
-            "estimator": cal.estimator,
-            "calibrators": list(cal.calibrators),
-            "method": cal.method,
-            "classes": cal.classes,
-            "fitted": {
-                k: getattr(model, k)
-                for k in ("classes_", "n_features_in_", "feature_names_in_")
-                if hasattr(model, k)
-            },
-        }
-        return state
+        return calibration_state(self)
 
     def _b2b_set_state(self, state: dict[str, Any]) -> None:
         """Rebuild the calibrated model from :meth:`_b2b_get_state`."""
-        from sklearn.calibration import CalibratedClassifierCV, _CalibratedClassifier
-
-        state = dict(state)
-        if "calibration_" not in state:  # saved before fit
-            for k, v in state.items():
-                setattr(self, k, v)
-            return
-        parts = state.pop("calibration_")
-        model = CalibratedClassifierCV(**parts["params"])
-        model.calibrated_classifiers_ = [
-            _CalibratedClassifier(
-                parts["estimator"],
-                parts["calibrators"],
-                classes=parts["classes"],
-                method=parts["method"],
-            )
-        ]
-        for k, v in parts["fitted"].items():
-            setattr(model, k, v)
-        for k, v in state.items():
-            setattr(self, k, v)
-        self.model_ = model
+        restore_calibration(self, state)
 
     # ----------------------------------------------------------------------------- predict
 
@@ -538,14 +442,7 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def _partitionable(self, owner: str) -> None:
         """Refuse to score a partitioned base with features a partition cannot compute."""
-        from b2bclient.features._partitioned import check_partitionable
-
-        if getattr(self, "feature_names_in_", None) is None:
-            raise InvalidParameterError(
-                f"This {_OWNER} was fitted on a plain matrix; fit it on a ClientBase (or on "
-                "the frame of deal_frame) to score a base."
-            )
-        check_partitionable(self.extractors, owner)
+        check_partitionable_model(self, owner)
 
     def p_close_within(
         self,
@@ -608,35 +505,7 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             )
         in_memory_engine(engine, owner)
         frame, p = self._scored(base, as_of, owner)
-        close = self.close_time_
-        channel = (
-            frame["deal__channel"].astype(object).to_numpy()
-            if len(frame)
-            else np.array([], dtype=object)
-        )
-        known = np.isin(channel, close.index)
-        key = np.where(known, channel, "*")
-        mu = close["mu"].reindex(key).to_numpy(np.float64)
-        sigma = close["sigma"].reindex(key).to_numpy(np.float64)
-        age = frame["deal__age_days"].to_numpy(np.float64) if len(frame) else np.zeros(0)
-        p_close = p_close_between(mu, sigma, age, span / pd.Timedelta(days=1))
-        amount = frame["amount"].to_numpy(np.float64) if len(frame) else np.zeros(0)
-        out = pd.DataFrame(
-            {
-                "organisation_id": frame["organisation_id"].to_numpy(object)
-                if len(frame)
-                else np.array([], dtype=object),
-                "channel": channel,
-                "amount": amount,
-                "age_days": age,
-                "p_win": p,
-                "p_close": p_close,
-                "p_won": p * p_close,
-                "expected_won": amount * p * p_close,
-            },
-            index=pd.Index(frame["deal_id"] if len(frame) else [], name="deal_id", dtype=object),
-        )
-        return out
+        return close_within_frame(frame, p, self.close_time_, span)
 
     def drivers(self, base: ClientBase, as_of: Any, *, k: int = 3) -> pd.DataFrame:
         """Return the `k` features that move each open deal's log-odds most, with their effect.
@@ -670,45 +539,4 @@ class WinModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         >>> d.columns.tolist()
         ['deal_id', 'rank', 'feature', 'effect']
         """
-        owner = f"{_OWNER}.drivers"
-        self._check()
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise InvalidParameterError(
-                f"The 'k' parameter of {owner} must be a positive integer. Got {k!r} instead."
-            )
-        base = _check_base(base, owner)
-        frame = self.deal_frame(base, to_timestamp(as_of, owner=owner))
-        pipe = self.model_.calibrated_classifiers_[0].estimator
-        pre, lr = pipe[0], pipe[-1]
-        Z = pre.transform(self._matrix(frame[list(self.feature_names_in_)]))
-        names = np.asarray(pre.get_feature_names_out(), dtype=object)
-        effect = (np.asarray(Z, dtype=np.float64) - self.matrix_mean_) * lr.coef_[0]
-        k = int(min(k, effect.shape[1]))
-        top = np.argsort(-np.abs(effect), axis=1, kind="stable")[:, :k]
-        rows = np.repeat(np.arange(len(frame)), k)
-        return pd.DataFrame(
-            {
-                "deal_id": frame["deal_id"].to_numpy(object)[rows],
-                "rank": np.tile(np.arange(1, k + 1), len(frame)),
-                "feature": names[top.ravel()],
-                "effect": effect[rows, top.ravel()],
-            }
-        )
-
-
-# --- a partitioned base: one partition at a time (b2bclient.base._partitioned.score_partitions) --
-
-
-def _proba_part(model: WinModel, part: ClientBase, as_of: Any) -> pd.Series:
-    out: pd.Series = model.predict_proba(part, as_of)
-    return out
-
-
-def _close_part(model: WinModel, part: ClientBase, as_of: Any, span: pd.Timedelta) -> pd.DataFrame:
-    out: pd.DataFrame = model.p_close_within(part, as_of, span)
-    return out
-
-
-def _by_deal(parts: list[Any]) -> Any:
-    """Stack the partitions' deals, ordered by ``deal_id`` (the layout does not keep row order)."""
-    return pd.concat(parts).sort_index()
+        return deal_drivers(self, base, as_of, k)
