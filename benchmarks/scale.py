@@ -19,7 +19,8 @@ after it (Linux); elsewhere the column is the process's peak so far. The run fai
 peak exceeds ``--limit-gib`` (8 GiB) or a section fails.
 
 Run ``python benchmarks/scale.py`` (``-n 2000`` for a smoke run); it prints a Markdown table and
-the machine's load average before and after.
+the machine's load average before and after. ``--skip validate parquet segments`` leaves out
+stages or report sections already measured (the later sections then run without their results).
 """
 
 from __future__ import annotations
@@ -96,8 +97,14 @@ class Stages:
         )
 
 
-def run(n: int, seed: int, out_dir: Path) -> tuple[pd.DataFrame, list[str]]:
-    """Run every stage on `n` organisations; return the table and the failed sections."""
+def run(
+    n: int, seed: int, out_dir: Path, skip: frozenset[str] = frozenset()
+) -> tuple[pd.DataFrame, list[str]]:
+    """Run every stage on `n` organisations but those in `skip`; return the table and failures.
+
+    `skip` names stages (``validate``, ``parquet``) or report sections (``segments``) measured
+    by an earlier run; the sections after a skipped one then run without its results.
+    """
     from b2bclient.base import ClientBase
     from b2bclient.cli._context import Context, Printer, Progress, run_sections
     from b2bclient.cli._demo import DEMO_END, SECTIONS
@@ -110,14 +117,18 @@ def run(n: int, seed: int, out_dir: Path) -> tuple[pd.DataFrame, list[str]]:
         generated, truth = make_client_base(n, seed=seed, end=DEMO_END, return_truth=True)
     rows = sum(len(t) for t in generated.tables.values())
     print(f"{n:,} organisations, {rows:,} rows in {len(generated.tables)} tables", flush=True)
-    with stages.stage("validate"):
-        validated = ClientBase.from_frames(**generated.tables)
-    assert validated.equals(generated)
-    del validated
-    with stages.stage("parquet write + read"):
-        generated.to_parquet(out_dir / "base")
-        base = ClientBase.read_parquet(out_dir / "base")
-    assert base.equals(generated)
+    if "validate" not in skip:
+        with stages.stage("validate"):
+            validated = ClientBase.from_frames(**generated.tables)
+        assert validated.equals(generated)
+        del validated
+    if "parquet" in skip:
+        base = generated
+    else:
+        with stages.stage("parquet write + read"):
+            generated.to_parquet(out_dir / "base")
+            base = ClientBase.read_parquet(out_dir / "base")
+        assert base.equals(generated)
     del generated
     as_of, landmark = DEMO_END, truth.landmark
     with stages.stage("build_features"):
@@ -136,6 +147,8 @@ def run(n: int, seed: int, out_dir: Path) -> tuple[pd.DataFrame, list[str]]:
     failed: list[str] = []
     for section in SECTIONS:
         name = section.__name__.removesuffix("_section").replace("_", " ")
+        if name in skip:
+            continue
         with stages.stage(f"section {name}"):
             failed += run_sections(ctx, [section])
     with stages.stage("write report"):
@@ -156,13 +169,19 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit-gib", type=float, default=8.0)
     parser.add_argument("--out", type=Path, default=None, help="keep the outputs here")
+    parser.add_argument(
+        "--skip",
+        nargs="+",
+        default=[],
+        help="stages (validate, parquet) or report sections (segments) measured by an earlier run",
+    )
     args = parser.parse_args()
     print(f"{platform.platform()}, {os.cpu_count()} CPUs, load {os.getloadavg()}", flush=True)
     with contextlib.ExitStack() as stack:
         out = args.out or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         out.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        table, failed = run(args.n_organisations, args.seed, out)
+        table, failed = run(args.n_organisations, args.seed, out, frozenset(args.skip))
     total = table[["wall s", "CPU s", "children CPU s"]].sum()
     print(f"\nload after {os.getloadavg()}; total {time.perf_counter() - started:.0f} s wall")
     shown = table.assign(**{"peak GiB": table["peak MiB"] / 1024}).drop(columns="peak MiB")
