@@ -227,6 +227,32 @@ _SUGGESTIONS_NOTE = (
 )
 
 
+def _suggestions_schema(fields: dict[str, Any]) -> dict[str, Any]:
+    """Return the JSON Schema of a section listing ranked suggestions with the item `fields`.
+
+    Every field is required; ``rank`` (from 1) comes first, as in the section's rows.
+    """
+    properties = {"rank": {"type": "integer", "minimum": 1}, **fields}
+    return {
+        "type": "object",
+        "required": ["as_of", "suggestions"],
+        "additionalProperties": False,
+        "description": _SUGGESTIONS_NOTE,
+        "properties": {
+            "as_of": {"type": "string", "format": "date-time"},
+            "suggestions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": list(properties),
+                    "additionalProperties": False,
+                    "properties": properties,
+                },
+            },
+        },
+    }
+
+
 @register_part_schema
 class CrossSellSuggestions(BaseEstimator):  # type: ignore[misc]
     """The `k` products and services the client is most likely to need next, with a reason each.
@@ -261,30 +287,14 @@ class CrossSellSuggestions(BaseEstimator):  # type: ignore[misc]
     """
 
     name: ClassVar[str] = "cross_sell"
-    schema: ClassVar[dict[str, Any]] = {
-        "type": "object",
-        "required": ["as_of", "suggestions"],
-        "additionalProperties": False,
-        "description": _SUGGESTIONS_NOTE,
-        "properties": {
-            "as_of": {"type": "string", "format": "date-time"},
-            "suggestions": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["rank", "product_id", "product", "score", "reason"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "rank": {"type": "integer", "minimum": 1},
-                        "product_id": {"type": "string"},
-                        "product": {"type": ["string", "null"]},
-                        "score": {"type": "number"},
-                        "reason": {"type": "string"},
-                    },
-                },
-            },
-        },
-    }
+    schema: ClassVar[dict[str, Any]] = _suggestions_schema(
+        {
+            "product_id": {"type": "string"},
+            "product": {"type": ["string", "null"]},
+            "score": {"type": "number"},
+            "reason": {"type": "string"},
+        }
+    )
 
     def __init__(self, *, model: Any = None, k: int = 5, use_segments: bool = True) -> None:
         self.model = model
@@ -424,30 +434,14 @@ class PartnerSuggestions(BaseEstimator):  # type: ignore[misc]
     """
 
     name: ClassVar[str] = "partners"
-    schema: ClassVar[dict[str, Any]] = {
-        "type": "object",
-        "required": ["as_of", "suggestions"],
-        "additionalProperties": False,
-        "description": _SUGGESTIONS_NOTE,
-        "properties": {
-            "as_of": {"type": "string", "format": "date-time"},
-            "suggestions": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["rank", "partner_id", "score", "role", "reasons"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "rank": {"type": "integer", "minimum": 1},
-                        "partner_id": {"type": "string"},
-                        "score": {"type": "number"},
-                        "role": {"enum": ["supplier", "buyer", "co-participant"]},
-                        "reasons": {"type": "array", "items": {"type": "string"}},
-                    },
-                },
-            },
-        },
-    }
+    schema: ClassVar[dict[str, Any]] = _suggestions_schema(
+        {
+            "partner_id": {"type": "string"},
+            "score": {"type": "number"},
+            "role": {"enum": ["supplier", "buyer", "co-participant"]},
+            "reasons": {"type": "array", "items": {"type": "string"}},
+        }
+    )
 
     def __init__(self, *, model: Any = None, k: int = 5) -> None:
         self.model = model
