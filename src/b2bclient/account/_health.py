@@ -1,21 +1,25 @@
-"""The health score: 0–100 from weighted measures, with bands calibrated on observed churn."""
+"""The health score: 0–100 from weighted measures, with bands calibrated on observed churn.
+
+The fits of its weights and cut-offs live in :mod:`b2bclient.account._health_calibration`, the
+body of its portrait section in :mod:`b2bclient.account._health_section`.
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import attrs
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 from sklearn.base import BaseEstimator
 
 from b2bclient._exceptions import InvalidParameterError
 from b2bclient._time import to_duration, to_timestamp
-from b2bclient.account._core import _floats
-from b2bclient.account._parts import fitted_as_of, known_features, require_known
+from b2bclient.account._health_calibration import fit_cutoffs, fit_weights
+from b2bclient.account._health_section import health_sections
+from b2bclient.account._part_checks import fitted_as_of
+from b2bclient.account._part_features import known_features, require_known
 from b2bclient.account._protocol import Batch, register_part_schema
 from b2bclient.account._ranks import ORGANISATION_EXTRACTORS, percentile_of, reference_grid
 
@@ -107,14 +111,6 @@ _MEASURE_SCHEMA = {
         "contribution": {"type": "number"},
     },
 }
-
-
-def _sigmoid(z: Any) -> Any:
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def _logit(p: float) -> float:
-    return math.log(p / (1.0 - p))
 
 
 @register_part_schema
@@ -366,11 +362,11 @@ class HealthScore(BaseEstimator):  # type: ignore[misc]
         self.measures_ = tuple(m.name for m in used)
         self.references_ = {c: reference_grid(clients[c]) for m in used for c in m.columns}
         S = self._subscores(clients, used)
-        weights = self._fit_weights(S, y, used)
+        weights = fit_weights(self, S, y, used)
         self.weights_ = pd.Series(weights, index=list(self.measures_), name="weight")
         score = S @ weights
         self.churn_rate_ = float(y.mean())
-        self.cutoffs_ = self._fit_cutoffs(score, y)
+        self.cutoffs_ = fit_cutoffs(self, score, y)
         bands = self._band(score)
         rates = pd.Series(y).groupby(bands).mean().reindex(list(BANDS))
         self.band_churn_rate_ = rates.rename("churn_rate")
@@ -392,65 +388,6 @@ class HealthScore(BaseEstimator):  # type: ignore[misc]
             ranks = np.nan_to_num(np.vstack(cols), nan=50.0).mean(axis=0)
             S[:, j] = ranks if m.direction > 0 else 100.0 - ranks
         return S
-
-    def _fit_weights(self, S: np.ndarray, y: np.ndarray, used: Sequence[Measure]) -> np.ndarray:
-        if isinstance(self.weights, str) and self.weights == "equal":
-            return np.full(len(used), 1.0 / len(used))
-        if not (isinstance(self.weights, str) and self.weights == "auto"):
-            chosen: Mapping[str, float] = self.weights  # type: ignore[assignment]
-            given = np.array([float(chosen.get(m.name, 0.0)) for m in used])
-            if given.sum() <= 0:
-                raise InvalidParameterError(
-                    f"The 'weights' of HealthScore give no positive weight to the measures that "
-                    f"can be computed ({[m.name for m in used]})."
-                )
-            return np.asarray(given / given.sum(), dtype=np.float64)
-        Z = (S - 50.0) / 100.0
-        k = Z.shape[1]
-
-        def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            eta = theta[0] - Z @ theta[1:]
-            p = np.clip(_sigmoid(eta), 1e-12, 1 - 1e-12)
-            value = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
-            r = p - y
-            grad = np.concatenate(([r.mean()], -(Z.T @ r) / len(y)))
-            return float(value), grad
-
-        start = np.concatenate(([_logit(min(max(y.mean(), 1e-3), 1 - 1e-3))], np.ones(k)))
-        result = minimize(
-            loss, start, jac=True, method="L-BFGS-B", bounds=[(None, None)] + [(0.0, None)] * k
-        )
-        w = np.maximum(result.x[1:], 0.0)
-        if w.sum() <= 0:
-            return np.full(k, 1.0 / k)
-        w = np.maximum(w / w.sum(), float(self.min_weight))
-        return np.asarray(w / w.sum(), dtype=np.float64)
-
-    def _fit_cutoffs(self, score: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        if not (isinstance(self.bands, str) and self.bands == "auto"):
-            return float(self.bands[0]), float(self.bands[1])
-        x = (score - 50.0) / 100.0
-
-        def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            p = np.clip(_sigmoid(theta[0] + theta[1] * x), 1e-12, 1 - 1e-12)
-            r = p - y
-            value = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
-            return float(value), np.array([r.mean(), (r * x).mean()])
-
-        a, b = minimize(loss, np.zeros(2), jac=True, method="L-BFGS-B").x
-        rate = float(y.mean())
-        if b >= 0:
-            # The score does not separate churn here: fall back to the 20% / 60% quantiles.
-            return float(np.percentile(score, 20)), float(np.percentile(score, 60))
-
-        def where(p: float) -> float:
-            p = min(max(p, 1e-6), 1 - 1e-6)
-            return float(np.clip(50.0 + 100.0 * (_logit(p) - a) / b, 0.0, 100.0))
-
-        # With a high base rate, red_risk times it may exceed 1: cap it halfway to certainty.
-        red = where(min(float(self.red_risk) * rate, (1.0 + rate) / 2.0))
-        green = where(float(self.green_risk) * rate)
-        return red, max(red, green)
 
     def _band(self, score: np.ndarray) -> np.ndarray:
         red, green = self.cutoffs_
@@ -533,59 +470,7 @@ class HealthScore(BaseEstimator):  # type: ignore[misc]
 
     def section(self, batch: Batch) -> list[dict[str, Any] | None]:
         """Return each organisation's score, band, trend, measures, movers and holding score."""
-        fitted_as_of(self, "HealthScore")
-        churn = batch.parts.get("churn")
-        self._check_churn(churn)
-        before = batch.as_of - to_duration(self.period)
-        previous = batch.features_at(before, ORGANISATION_EXTRACTORS)
-        frame, parts = self.score_frame(batch.features, previous, churn)
-        holding = _holding_scores(batch, frame["score"])
-        holding["band"] = self._band(holding["score"].to_numpy())
-        names = list(self.measures_)
-        weights = self.weights_.to_numpy()
-        sub = parts[:, :, 0] / np.where(weights > 0, weights, 1.0)
-        scores = _floats(np.round(frame["score"].to_numpy(), 2))
-        previous_scores = _floats(np.round(frame["previous_score"].to_numpy(), 2))
-        trends = _floats(np.round(frame["trend"].to_numpy(), 2))
-        bands = frame["band"].tolist()
-        h_top = holding["top_parent_id"].tolist()
-        h_members = holding["members"].tolist()
-        h_score = _floats(np.round(holding["score"].to_numpy(), 2))
-        h_band = holding["band"].tolist()
-        out: list[dict[str, Any] | None] = []
-        for i in range(len(frame)):
-            measures = [
-                {
-                    "name": names[j],
-                    "subscore": round(float(sub[i, j]), 2),
-                    "weight": round(float(weights[j]), 4),
-                    "contribution": round(float(parts[i, j, 0]), 2),
-                }
-                for j in range(len(names))
-            ]
-            change = parts[i, :, 1]
-            movers = []
-            if np.isfinite(change).all():
-                for j in np.argsort(-np.abs(change), kind="stable")[:3]:
-                    if abs(change[j]) >= 0.5:
-                        movers.append({"name": names[j], "change": round(float(change[j]), 2)})
-            out.append(
-                {
-                    "score": scores[i],
-                    "band": bands[i],
-                    "previous_score": previous_scores[i],
-                    "trend": trends[i],
-                    "measures": measures,
-                    "movers": movers,
-                    "holding": {
-                        "top_parent_id": h_top[i],
-                        "members": int(h_members[i]),
-                        "score": h_score[i],
-                        "band": h_band[i],
-                    },
-                }
-            )
-        return out
+        return health_sections(self, batch)
 
 
 def build_previous(base: Any, t: pd.Timestamp, index: pd.Index) -> pd.DataFrame:
@@ -593,24 +478,3 @@ def build_previous(base: Any, t: pd.Timestamp, index: pd.Index) -> pd.DataFrame:
     from b2bclient.features import build_features
 
     return build_features(base, t, list(ORGANISATION_EXTRACTORS)).reindex(index)
-
-
-def _holding_scores(batch: Batch, score: pd.Series) -> pd.DataFrame:
-    """The score of each organisation's holding: its members' scores weighted by last year's orders."""
-    from b2bclient.account._tables import top_parents
-
-    tops = top_parents(batch.tables).reindex(score.index)
-    orders = batch.features["purchasing__orders_365d"].fillna(0.0).to_numpy() + 1.0
-    frame = pd.DataFrame(
-        {"top": tops.to_numpy(), "w": orders, "ws": orders * score.to_numpy()}, index=score.index
-    )
-    groups = frame.groupby("top", sort=False)
-    totals = groups[["w", "ws"]].transform("sum")
-    return pd.DataFrame(
-        {
-            "top_parent_id": tops.to_numpy(dtype=object),
-            "members": groups["w"].transform("size").to_numpy(),
-            "score": (totals["ws"] / totals["w"]).to_numpy(),
-        },
-        index=score.index,
-    )

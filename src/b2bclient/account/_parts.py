@@ -2,7 +2,10 @@
 
 Each is a part in the sense of :mod:`b2bclient.account._protocol`: an estimator fitted on a
 client base as of a time, contributing one section to each portrait. The health score, a part
-too, lives in :mod:`b2bclient.account._health`.
+too, lives in :mod:`b2bclient.account._health`; the features the parts read by default in
+:mod:`b2bclient.account._part_features`, the checks they share in
+:mod:`b2bclient.account._part_checks`, and the bodies of the churn and value sections in
+:mod:`b2bclient.account._sections`.
 """
 
 from __future__ import annotations
@@ -15,90 +18,23 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from b2bclient._exceptions import InvalidParameterError, NotFittedError
+from b2bclient._exceptions import InvalidParameterError
 from b2bclient._time import to_duration, to_timestamp
 from b2bclient.account._core import _floats
+from b2bclient.account._part_checks import fitted_as_of
+from b2bclient.account._part_features import (
+    CHURN_FEATURES,
+    KEY_FEATURES,
+    known_features,
+    require_known,
+)
 from b2bclient.account._protocol import Batch, register_part_schema
 from b2bclient.account._ranks import ORGANISATION_EXTRACTORS, percentile_of, reference_grid
+from b2bclient.account._sections import churn_sections, value_sections
 
-__all__ = ["CHURN_FEATURES", "KEY_FEATURES", "ChurnRisk", "CustomerValue", "PeerFeatures"]
-
-#: Features a portrait shows with their percentile among peers.
-KEY_FEATURES = (
-    "purchasing__revenue_365d",
-    "purchasing__orders_365d",
-    "purchasing__mean_order_value_365d",
-    "purchasing__recency_days",
-    "purchasing__trend_revenue_365d",
-    "pipeline__win_rate_365d",
-    "product_mix__categories_365d",
-    "services__service_categories",
-    "projects__active",
-    "engagement__interactions_365d",
-    "engagement__portal_share_365d",
-    "engagement__tickets_365d",
-    "contracts__active_value",
-    "contracts__tenure_days",
-)
-
-#: Observable behaviour the churn part reads (through the shared preprocessor).
-CHURN_FEATURES = (
-    "firmographics__log_employees",
-    "firmographics__log_revenue",
-    "firmographics__age_days",
-    "purchasing__recency_days",
-    "purchasing__orders_365d",
-    "purchasing__revenue_365d",
-    "purchasing__trend_orders_365d",
-    "purchasing__gap_mean_days",
-    "purchasing__overdue_ratio",
-    "pipeline__open_deals",
-    "pipeline__win_rate_365d",
-    "product_mix__categories_365d",
-    "services__service_categories",
-    "projects__active",
-    "engagement__interactions_365d",
-    "engagement__portal_share_365d",
-    "engagement__self_service_share_365d",
-    "engagement__tickets_365d",
-    "engagement__last_touch_days",
-    "contracts__active",
-    "contracts__days_to_next_expiry",
-)
+__all__ = ["ChurnRisk", "CustomerValue", "PeerFeatures"]
 
 _NULLABLE_NUMBER = {"type": ["number", "null"]}
-
-
-def fitted_as_of(part: Any, owner: str) -> pd.Timestamp:
-    """Return ``part.as_of_``, or raise NotFittedError naming `owner`."""
-    if not hasattr(part, "as_of_"):
-        raise NotFittedError(
-            f"This {owner} is not fitted yet. Fit it with fit(base, as_of=...), or fit a bundle "
-            "with b2bclient.Models.fit(base, as_of=...)."
-        )
-    value: pd.Timestamp = part.as_of_
-    return value
-
-
-def require_known(base: Any, as_of: pd.Timestamp, owner: str) -> None:
-    """Refuse a base in which no organisation was created before `as_of`.
-
-    The rows ``build_features`` returns as of `as_of` are exactly these organisations, so a fit
-    that only needs the check does not build the features for it.
-    """
-    if not bool((base.organisations["created_at"] < as_of).any()):
-        raise InvalidParameterError(
-            f"{owner} cannot be fitted as of {as_of}: no organisation of the client base was "
-            "created before it (as_of precedes the data)."
-        )
-
-
-def known_features(base: Any, as_of: pd.Timestamp, owner: str) -> pd.DataFrame:
-    """Return the organisation-scope features as of `as_of`; refuse a base with nobody known."""
-    from b2bclient.features import build_features
-
-    require_known(base, as_of, owner)
-    return build_features(base, as_of, list(ORGANISATION_EXTRACTORS))
 
 
 @register_part_schema
@@ -438,43 +374,7 @@ class ChurnRisk(BaseEstimator):  # type: ignore[misc]
 
     def section(self, batch: Batch) -> list[dict[str, Any] | None]:
         """Return each client's churn probability within `horizon` and its top drivers."""
-        fitted_as_of(self, "ChurnRisk")
-        X = batch.features
-        risk = self.at_risk(X)
-        p = np.where(risk, self.probability(X), np.nan)
-        Z = self.preprocessor_.transform(X[list(self.features)])
-        coef = np.asarray(self.model_.coef_, dtype=np.float64)
-        push = (Z.to_numpy(dtype=np.float64) - self.mean_.to_numpy()) * coef
-        names = list(Z.columns)
-        k = min(int(self.n_drivers), len(names))
-        top = np.argsort(-push, axis=1, kind="stable")[:, :k]
-        raw = {c: _floats(X[c]) for c in self.features}
-        horizon = to_duration(self.horizon).total_seconds() / 86_400.0
-        probabilities = _floats(p)
-        out: list[dict[str, Any] | None] = []
-        for i in range(len(X)):
-            drivers = []
-            if risk[i]:
-                for j in top[i]:
-                    if push[i, j] <= 0:
-                        break
-                    name = names[j]
-                    drivers.append(
-                        {
-                            "feature": name,
-                            "value": raw[name][i] if name in raw else float(Z.iat[i, j]),
-                            "effect": round(float(push[i, j]), 4),
-                        }
-                    )
-            out.append(
-                {
-                    "at_risk": bool(risk[i]),
-                    "horizon_days": horizon,
-                    "probability": probabilities[i],
-                    "drivers": drivers,
-                }
-            )
-        return out
+        return churn_sections(self, batch)
 
 
 @register_part_schema
@@ -606,55 +506,4 @@ class CustomerValue(BaseEstimator):  # type: ignore[misc]
 
     def section(self, batch: Batch) -> list[dict[str, Any] | None]:
         """Return each organisation's P(alive), expected purchases and expected value."""
-        from b2bclient.btyd._rfm import summary_from_transactions
-
-        fitted_as_of(self, "CustomerValue")
-        deals = batch.tables["deals"]
-        won = deals[(deals["status"].astype(object) == "won") & deals["closed_at"].notna()]
-        transactions = pd.DataFrame(
-            {
-                "organisation_id": won["organisation_id"].to_numpy(dtype=object),
-                "time": won["closed_at"].to_numpy(),
-                "value": won["amount"].to_numpy(dtype=np.float64),
-            }
-        )
-        summary = summary_from_transactions(transactions, batch.as_of, freq="W")
-        n = len(summary)
-        if n:
-            p_alive = np.asarray(self.beta_geo_.p_alive(summary), dtype=np.float64)
-            purchases = np.asarray(
-                self.beta_geo_.conditional_expected_purchases(self.horizon_weeks, summary),
-                dtype=np.float64,
-            )
-            per_purchase = np.asarray(
-                self.gamma_gamma_.conditional_expected_average_profit(summary), dtype=np.float64
-            )
-            value = np.asarray(
-                self.gamma_gamma_.customer_lifetime_value(
-                    self.beta_geo_,
-                    summary,
-                    time=self.months,
-                    discount_rate=self.discount_rate,
-                ),
-                dtype=np.float64,
-            )
-        else:
-            p_alive = purchases = per_purchase = value = np.zeros(0)
-        position = summary.index.get_indexer(batch.ids)
-        columns = [_floats(v) for v in (p_alive, purchases, value, per_purchase)]
-        out: list[dict[str, Any] | None] = []
-        for pos in position.tolist():
-            buyer = pos >= 0
-            pa, ep, ev, vp = (c[pos] if buyer else None for c in columns)
-            out.append(
-                {
-                    "buyer": buyer,
-                    "p_alive": pa,
-                    "expected_purchases": ep,
-                    "horizon_weeks": float(self.horizon_weeks),
-                    "expected_value": ev,
-                    "horizon_months": float(self.months),
-                    "value_per_purchase": vp,
-                }
-            )
-        return out
+        return value_sections(self, batch)

@@ -8,7 +8,9 @@ given as parameter (a default instance when None), ``section(batch)`` reads the 
 
 The recommenders score from the snapshot of the client base they were fitted on (products
 bought, projects, relationships as of the bundle's ``as_of``); their sections say so
-(``as_of``) and leave out the products an organisation bought since.
+(``as_of``) and leave out the products an organisation bought since. The bodies of the
+suggestion sections live in :mod:`b2bclient.account._suggestions`, that of the wallet section in
+:mod:`b2bclient.account._sections`.
 """
 
 from __future__ import annotations
@@ -18,65 +20,25 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 
 from b2bclient._exceptions import InvalidParameterError
 from b2bclient._time import to_timestamp
 from b2bclient.account._core import _floats
-from b2bclient.account._parts import fitted_as_of, known_features, require_known
+from b2bclient.account._part_checks import check_k, check_model, fitted_as_of
+from b2bclient.account._part_features import known_features, require_known
 from b2bclient.account._protocol import Batch, register_part_schema
+from b2bclient.account._sections import wallet_sections
+from b2bclient.account._suggestions import (
+    cross_sell_sections,
+    partner_sections,
+    suggestions_schema,
+)
 
 __all__ = ["CrossSellSuggestions", "PartnerSuggestions", "SegmentMembership", "WalletShare"]
 
 _NULLABLE_NUMBER = {"type": ["number", "null"]}
 _PROBABILITY = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
-
-
-def check_k(k: Any, owner: str) -> int:
-    """Return `k` as a positive int or raise naming the parameter of `owner`."""
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise InvalidParameterError(
-            f"The 'k' parameter of {owner} must be a positive integer such as 5. Got {k!r} instead."
-        )
-    return int(k)
-
-
-def check_model(model: Any, expected: type, owner: str) -> Any:
-    """Return an unfitted clone of `model` (a default `expected` when None)."""
-    if model is None:
-        return expected()
-    if not isinstance(model, expected):
-        raise InvalidParameterError(
-            f"The 'model' parameter of {owner} must be a {expected.__name__} or None. Got "
-            f"{type(model).__name__} instead."
-        )
-    return clone(model)
-
-
-def _by_organisation(frame: pd.DataFrame, ids: pd.Index) -> list[np.ndarray]:
-    from b2bclient.account._core import group_rows
-
-    return group_rows(frame["organisation_id"], ids)
-
-
-def _known_to(model: Any, ids: pd.Index) -> pd.Index:
-    """The ids of the batch that the fitted recommender knows (created before its as_of)."""
-    return ids[ids.isin(model.organisation_ids_)]
-
-
-def _bought(batch: Batch) -> set[tuple[str, str]]:
-    """(organisation, product) pairs of the batch's won deal lines before ``batch.as_of``."""
-    deals = batch.tables["deals"]
-    won = deals.loc[deals["status"].astype(object) == "won", ["deal_id", "organisation_id"]]
-    lines = batch.tables["deal_lines"]
-    pairs = lines[["deal_id", "product_id"]].merge(won, on="deal_id")
-    return set(
-        zip(
-            pairs["organisation_id"].astype(str).tolist(),
-            pairs["product_id"].astype(str).tolist(),
-            strict=True,
-        )
-    )
 
 
 @register_part_schema
@@ -221,38 +183,6 @@ class SegmentMembership(BaseEstimator):  # type: ignore[misc]
         ]
 
 
-_SUGGESTIONS_NOTE = (
-    "Suggestions come from the recommender's snapshot of the base at the bundle's as_of; an "
-    "organisation created after it has no section."
-)
-
-
-def _suggestions_schema(fields: dict[str, Any]) -> dict[str, Any]:
-    """Return the JSON Schema of a section listing ranked suggestions with the item `fields`.
-
-    Every field is required; ``rank`` (from 1) comes first, as in the section's rows.
-    """
-    properties = {"rank": {"type": "integer", "minimum": 1}, **fields}
-    return {
-        "type": "object",
-        "required": ["as_of", "suggestions"],
-        "additionalProperties": False,
-        "description": _SUGGESTIONS_NOTE,
-        "properties": {
-            "as_of": {"type": "string", "format": "date-time"},
-            "suggestions": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": list(properties),
-                    "additionalProperties": False,
-                    "properties": properties,
-                },
-            },
-        },
-    }
-
-
 @register_part_schema
 class CrossSellSuggestions(BaseEstimator):  # type: ignore[misc]
     """The `k` products and services the client is most likely to need next, with a reason each.
@@ -287,7 +217,7 @@ class CrossSellSuggestions(BaseEstimator):  # type: ignore[misc]
     """
 
     name: ClassVar[str] = "cross_sell"
-    schema: ClassVar[dict[str, Any]] = _suggestions_schema(
+    schema: ClassVar[dict[str, Any]] = suggestions_schema(
         {
             "product_id": {"type": "string"},
             "product": {"type": ["string", "null"]},
@@ -355,52 +285,7 @@ class CrossSellSuggestions(BaseEstimator):  # type: ignore[misc]
 
     def section(self, batch: Batch) -> list[dict[str, Any] | None]:
         """Return each organisation's top `k` suggestions, leaving out what it bought since."""
-        fitted_as_of(self, "CrossSellSuggestions")
-        k = int(self.k)
-        known = _known_to(self.model_, batch.ids)
-        fitted_at = pd.Timestamp(self.model_.as_of_)
-        extra = k + 10 if batch.as_of > fitted_at else k
-        recs = (
-            self.model_.recommend(list(known), k=extra)
-            if len(known)
-            else pd.DataFrame(columns=["organisation_id", "product_id", "score", "reason"])
-        )
-        if batch.as_of > fitted_at and len(recs):
-            bought = _bought(batch)
-            keep = [
-                (o, p) not in bought
-                for o, p in zip(
-                    recs["organisation_id"].astype(str), recs["product_id"].astype(str), strict=True
-                )
-            ]
-            recs = recs[np.asarray(keep, dtype=bool)]
-        groups = _by_organisation(recs, batch.ids)
-        product = recs["product_id"].astype(str).tolist()
-        score = _floats(np.round(recs["score"].to_numpy(dtype=np.float64), 4))
-        reason = recs["reason"].astype(str).tolist()
-        stamp = pd.Timestamp(self.model_.as_of_).isoformat()
-        in_model = set(known.tolist())
-        out: list[dict[str, Any] | None] = []
-        for oid, rows in zip(batch.ids.tolist(), groups, strict=True):
-            if oid not in in_model:
-                out.append(None)
-                continue
-            out.append(
-                {
-                    "as_of": stamp,
-                    "suggestions": [
-                        {
-                            "rank": r,
-                            "product_id": product[i],
-                            "product": self.product_names_.get(product[i]),
-                            "score": score[i] if score[i] is not None else 0.0,
-                            "reason": reason[i],
-                        }
-                        for r, i in enumerate(rows[:k].tolist(), start=1)
-                    ],
-                }
-            )
-        return out
+        return cross_sell_sections(self, batch)
 
 
 @register_part_schema
@@ -434,7 +319,7 @@ class PartnerSuggestions(BaseEstimator):  # type: ignore[misc]
     """
 
     name: ClassVar[str] = "partners"
-    schema: ClassVar[dict[str, Any]] = _suggestions_schema(
+    schema: ClassVar[dict[str, Any]] = suggestions_schema(
         {
             "partner_id": {"type": "string"},
             "score": {"type": "number"},
@@ -487,43 +372,7 @@ class PartnerSuggestions(BaseEstimator):  # type: ignore[misc]
 
     def section(self, batch: Batch) -> list[dict[str, Any] | None]:
         """Return each organisation's `k` best partners with their role and reasons."""
-        fitted_as_of(self, "PartnerSuggestions")
-        known = _known_to(self.model_, batch.ids)
-        matches = (
-            self.model_.match(list(known), k=int(self.k))
-            if len(known)
-            else pd.DataFrame(
-                columns=["organisation_id", "rank", "partner_id", "score", "role", "reasons"]
-            )
-        )
-        groups = _by_organisation(matches, batch.ids)
-        partner = matches["partner_id"].astype(str).tolist()
-        score = _floats(np.round(matches["score"].to_numpy(dtype=np.float64), 4))
-        role = matches["role"].astype(str).tolist()
-        reasons = [[r for r in str(text).split("; ") if r] for text in matches["reasons"].tolist()]
-        stamp = pd.Timestamp(self.model_.as_of_).isoformat()
-        in_model = set(known.tolist())
-        out: list[dict[str, Any] | None] = []
-        for oid, rows in zip(batch.ids.tolist(), groups, strict=True):
-            if oid not in in_model:
-                out.append(None)
-                continue
-            out.append(
-                {
-                    "as_of": stamp,
-                    "suggestions": [
-                        {
-                            "rank": r,
-                            "partner_id": partner[i],
-                            "score": score[i] if score[i] is not None else 0.0,
-                            "role": role[i],
-                            "reasons": reasons[i],
-                        }
-                        for r, i in enumerate(rows.tolist(), start=1)
-                    ],
-                }
-            )
-        return out
+        return partner_sections(self, batch)
 
 
 def _organisation_inputs(model: Any) -> None:
@@ -650,38 +499,4 @@ class WalletShare(BaseEstimator):  # type: ignore[misc]
 
     def section(self, batch: Batch) -> list[dict[str, Any] | None]:
         """Return each organisation's spend, wallet, share of wallet, whitespace and drivers."""
-        from b2bclient.potential._wallet import _SPEND
-
-        fitted_as_of(self, "WalletShare")
-        model = self.model_
-        X = batch.features
-        Z = model.preprocessor_.transform(X[list(model.inputs)])
-        spend = np.nan_to_num(X[_SPEND].to_numpy(dtype=np.float64), nan=0.0)
-        potential = model.predict(X).to_numpy(dtype=np.float64)
-        share = np.divide(spend, potential, out=np.zeros(len(spend)), where=potential > 0)
-        whitespace = potential - spend
-        effect = (Z.to_numpy(dtype=np.float64) - self.matrix_mean_.to_numpy()) * np.asarray(
-            model.coefficients_.to_numpy(), dtype=np.float64
-        )
-        names = list(Z.columns)
-        k = min(int(self.n_drivers), len(names))
-        top = np.argsort(-np.abs(effect), axis=1, kind="stable")[:, :k]
-        columns = [_floats(np.round(v, 2)) for v in (spend, potential, share.round(4), whitespace)]
-        out: list[dict[str, Any] | None] = []
-        for i in range(len(X)):
-            drivers = [
-                {"feature": names[j], "effect": round(float(effect[i, j]), 4)}
-                for j in top[i].tolist()
-                if effect[i, j] != 0
-            ]
-            s, p, sh, w = (c[i] for c in columns)
-            out.append(
-                {
-                    "spend_365d": s or 0.0,
-                    "potential": p or 0.0,
-                    "share_of_wallet": min(sh or 0.0, 1.0),
-                    "whitespace": max(w or 0.0, 0.0),
-                    "drivers": drivers,
-                }
-            )
-        return out
+        return wallet_sections(self, batch)

@@ -18,8 +18,8 @@ from sklearn.base import BaseEstimator
 from b2bclient._exceptions import InvalidParameterError
 from b2bclient._time import to_duration, to_timestamp
 from b2bclient.account._core import MAX_LISTED, _floats, group_rows, iso
-from b2bclient.account._parts import fitted_as_of, require_known
-from b2bclient.account._parts_market import check_model
+from b2bclient.account._part_checks import check_model, fitted_as_of
+from b2bclient.account._part_features import require_known
 from b2bclient.account._protocol import Batch, register_part_schema
 from b2bclient.base._schema import STAGES
 
