@@ -1,4 +1,9 @@
-"""PartnerMatcher: client organisations that could do business with each other, with reasons."""
+"""PartnerMatcher: client organisations that could do business with each other, with reasons.
+
+The training of its pair model lives in :mod:`b2bclient.recommend._matcher_fit`, the ranking of
+a chunk of organisations' candidates in :mod:`b2bclient.recommend._matcher_rank`, the reasons in
+:mod:`b2bclient.recommend._matcher_reasons`.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,6 @@ import numpy.typing as npt
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import GradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
 
 from b2bclient._exceptions import InvalidParameterError
 from b2bclient._time import to_timestamp
@@ -23,18 +27,16 @@ from b2bclient.recommend._common import (
     resolve_engine,
     resolve_ids,
 )
-from b2bclient.recommend._matcher_reasons import explain_pairs
+from b2bclient.recommend._matcher_fit import LOG_COLUMNS, fit_classifier
+from b2bclient.recommend._matcher_rank import match_chunk
 from b2bclient.recommend._pairdata import PairData, pair_key
 from b2bclient.recommend._pairs import (
-    CLOSE_COLUMNS,
     FEATURES,
     Copresence,
     Knowledge,
     Scores,
     block_tables,
-    candidate_pairs,
     copresence,
-    fill_close,
     learn_knowledge,
     orient,
     pair_features,
@@ -52,47 +54,6 @@ _CHUNK = 25_000
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-
-#: Columns the linear shortlist model sees on a log scale (counts, gaps and durations).
-_LOG_COLUMNS = [
-    i
-    for i, name in enumerate(FEATURES)
-    if name.endswith(("_projects", "_days", "_visits", "_purchases", "_suppliers", "_buyers"))
-]
-
-
-def _with_close(
-    x: FloatArray, data: PairData, s: IntArray, b: IntArray, window_days: float
-) -> FloatArray:
-    """Return feature rows `x` with the projects at close dates filled in."""
-    fill_close(x, data, s, b, window_days)
-    return x
-
-
-def _used_rows(pair: IntArray, n: int) -> IntArray:
-    """Return the distinct values of `pair` (rows below `n`), sorted."""
-    used = np.zeros(n, dtype=bool)
-    used[pair] = True
-    return np.flatnonzero(used)
-
-
-def _rank_within(
-    q: IntArray, p: IntArray, pair: IntArray, score: FloatArray
-) -> tuple[IntArray, IntArray, IntArray, FloatArray, IntArray]:
-    """Sort directed rows by query, then score (best first); return 0-based ranks.
-
-    One stable sort of ``query + (1 - squash(score)) / 2``, where squash maps scores into
-    (0, 1) monotonically and depends on the score alone, so a query's ranking never depends on
-    which other queries are scored with it. Ties keep the input order.
-    """
-    squashed = 0.5 + np.arctan(score) / np.pi
-    order = np.argsort(q + 0.5 * (1.0 - squashed), kind="stable")
-    q, p, pair, score = q[order], p[order], pair[order], score[order]
-    starts = np.flatnonzero(np.r_[True, q[1:] != q[:-1]]) if q.shape[0] else np.zeros(0, np.int64)
-    sizes = np.diff(np.r_[starts, q.shape[0]])
-    rank = np.arange(q.shape[0]) - np.repeat(starts, sizes)
-    return q, p, pair, score, rank
 
 
 def rule_score(x: FloatArray, complementary: npt.NDArray[np.bool_]) -> FloatArray:
@@ -300,7 +261,7 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
         self.prescore_mean_ = np.zeros(len(FEATURES))
         self.prescore_scale_ = np.ones(len(FEATURES))
         if self.model != "rule":
-            self._fit_classifier(data, surprise, co, usable)
+            fit_classifier(self, data, surprise, co, usable)
         knowledge = learn_knowledge(data, surprise, usable)
         scores = Scores.compute(data, knowledge, surprise, usable)
         groups, members = self._blocks(data, knowledge, scores)
@@ -332,79 +293,6 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
             min_links=int(self.min_industry_links),
             min_lift=float(self.min_lift),
         )
-
-    def _too_few(self, n_usable: int, n_train: int) -> None:
-        """Fall back to the rule (model="auto") or raise (model="gbm")."""
-        if self.model == "gbm":
-            raise InvalidParameterError(
-                f"{_OWNER}(model='gbm') learns from known supplier links, and the base has "
-                f"{n_usable} between known organisations with an industry before the cut-off, "
-                f"{n_train} of them usable for training after the time split (at least "
-                f"min_links={self.min_links} needed). Use model='auto' or 'rule', or lower "
-                "min_links."
-            )
-
-    def _fit_classifier(
-        self, data: PairData, surprise: FloatArray, co: Copresence, usable: npt.NDArray[np.bool_]
-    ) -> None:
-        since = data.supplier_since
-        n_usable = int(usable.sum())
-        n_train = round(float(self.split) * n_usable)
-        if n_train < self.min_links or n_usable - n_train < 1:
-            self._too_few(n_usable, n_train)
-            return
-        # The earlier links teach complementarity; the pair model learns to find the later ones.
-        t_split = int(np.sort(since[usable])[n_usable - n_train])
-        early = usable & (since < t_split)
-        late = usable & (since >= t_split)
-        knowledge = learn_knowledge(data, surprise, early)
-        scores = Scores.compute(data, knowledge, surprise, early)
-        groups, members = self._blocks(data, knowledge, scores)
-        pos_a, pos_b = data.supplier_source[late], data.supplier_target[late]
-        positives = np.unique(pair_key(pos_a, pos_b, data.n))
-        queries = np.unique(np.concatenate([pos_a, pos_b]))
-        exclude = data.linked[data.linked_since < t_split]
-        # Trained on the candidates only: a pair the candidates miss is never scored. The
-        # negatives are each query's own look-alikes: its co-presence partners and the block
-        # offered to it.
-        keys = candidate_pairs(data, co, groups, members, queries, exclude, offered_to=False)
-        found = np.isin(keys, positives)
-        positive, negative = keys[found], keys[~found]
-        if positive.shape[0] < self.min_links:
-            self._too_few(n_usable, int(positive.shape[0]))
-            return
-        rng = np.random.default_rng(self.random_state)
-        n_neg = min(negative.shape[0], int(self.negatives) * positive.shape[0])
-        negative = np.sort(rng.choice(negative, n_neg, replace=False))
-        keys = np.concatenate([positive, negative])
-        y = np.concatenate([np.ones(positive.shape[0]), np.zeros(negative.shape[0])])
-        s, b = orient(knowledge, data, keys // data.n, keys % data.n)
-        x = pair_features(data, knowledge, co, scores, s, b, window_days=float(self.window_days))
-        # The shortlist model leaves out the projects at close dates on any site: they are
-        # computed for the shortlisted pairs only.
-        xl = x.copy()
-        xl[:, _LOG_COLUMNS] = np.log1p(np.maximum(xl[:, _LOG_COLUMNS], 0.0))
-        xl[:, list(CLOSE_COLUMNS)] = 0.0
-        mean = xl.mean(axis=0)
-        scale = np.where(xl.std(axis=0) > 0, xl.std(axis=0), 1.0)
-        linear = LogisticRegression(C=1.0, max_iter=2_000).fit((xl - mean) / scale, y)
-        params: dict[str, Any] = {
-            "n_estimators": 40,
-            "learning_rate": 0.15,
-            "max_depth": 3,
-            "min_samples_leaf": 20,
-            "subsample": 0.8,
-            "random_state": self.random_state,
-        }
-        params.update(self.gbm_params or {})
-        classifier = GradientBoostingClassifier(**params)
-        classifier.fit(x, y)
-        self.classifier_ = classifier
-        self.prescore_coef_ = np.asarray(linear.coef_[0], dtype=np.float64)
-        self.prescore_mean_ = np.asarray(mean, dtype=np.float64)
-        self.prescore_scale_ = np.asarray(scale, dtype=np.float64)
-        self.n_train_links_ = int(positive.shape[0])
-        self.model_ = "gbm"
 
     # ---------------------------------------------------------------------------------- match
 
@@ -483,7 +371,7 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
     def match_codes(self, codes: IntArray, k: int) -> pd.DataFrame:
         """Return the matches of the organisations at positions `codes` (no checks)."""
         parts = [
-            self._match_chunk(codes[i : i + _CHUNK], k)
+            match_chunk(self, codes[i : i + _CHUNK], k)
             for i in range(0, max(codes.shape[0], 1), _CHUNK)
         ]
         return pd.concat(parts, ignore_index=True)
@@ -531,7 +419,7 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
     def _prescore(self, x: FloatArray) -> FloatArray:
         """Return the linear shortlist score of feature rows `x`."""
         z = np.zeros(x.shape[0])
-        logged = set(_LOG_COLUMNS)
+        logged = set(LOG_COLUMNS)
         for j in range(x.shape[1]):
             coef = self.prescore_coef_[j] / self.prescore_scale_[j]
             if coef == 0:
@@ -539,61 +427,6 @@ class PartnerMatcher(BaseEstimator):  # type: ignore[misc]
             col = np.log1p(np.maximum(x[:, j], 0.0)) if j in logged else x[:, j]
             z += coef * (col - self.prescore_mean_[j])
         return z
-
-    def _match_chunk(self, codes: IntArray, k: int) -> pd.DataFrame:
-        data = self._data
-        n = data.n
-        keys = candidate_pairs(
-            data, self._co, self._block_groups, self._block_members, codes, data.linked
-        )
-        s, b, x = self._features(keys, close=False)
-        pre = self._rule(s, b, x) if self.classifier_ is None else self._prescore(x)
-        # Directed rows: each query listed with its candidates.
-        is_query = np.zeros(n, dtype=bool)
-        is_query[codes] = True
-        lo, hi = keys // n, keys % n
-        fwd, bwd = np.flatnonzero(is_query[lo]), np.flatnonzero(is_query[hi])
-        q = np.concatenate([lo[fwd], hi[bwd]])
-        p = np.concatenate([hi[fwd], lo[bwd]])
-        pair = np.concatenate([fwd, bwd])
-        score = pre[pair]
-        q, p, pair, score, rank = _rank_within(q, p, pair, score)
-        if self.classifier_ is not None:
-            short = rank < max(int(self.shortlist), k)
-            q, p, pair = q[short], p[short], pair[short]
-            rows = _used_rows(pair, keys.shape[0])
-            x[rows] = _with_close(x[rows], data, s[rows], b[rows], float(self.window_days))
-            final = np.zeros(keys.shape[0])
-            final[rows] = self.classifier_.predict_proba(x[rows])[:, 1]
-            q, p, pair, score, rank = _rank_within(q, p, pair, final[pair])
-        keep = rank < k
-        q, p, pair, score, rank = q[keep], p[keep], pair[keep], score[keep], rank[keep] + 1
-        if self.classifier_ is None:  # the reasons state projects at close dates
-            rows = _used_rows(pair, keys.shape[0])
-            x[rows] = _with_close(x[rows], data, s[rows], b[rows], float(self.window_days))
-        comp = self.complementary_.to_numpy()
-        i_q, i_p = data.industry[q], data.industry[p]
-        ok = (i_q >= 0) & (i_p >= 0)
-        supplies_q = ok & comp[np.maximum(i_p, 0), np.maximum(i_q, 0)]
-        supplies_p = ok & comp[np.maximum(i_q, 0), np.maximum(i_p, 0)]
-        role = np.where(supplies_q, "supplier", np.where(supplies_p, "buyer", "co-participant"))
-        # The requested order of organisations is kept.
-        position = np.full(n, -1, dtype=np.int64)
-        position[codes[::-1]] = np.arange(codes.shape[0])[::-1]
-        final_order = np.lexsort((rank, position[q]))
-        q, p, pair, rank, role = (v[final_order] for v in (q, p, pair, rank, role))
-        score = score[final_order]
-        ids = self.organisation_ids_.to_numpy(dtype=object)
-        return pd.DataFrame(
-            {
-                "organisation_id": ids[q],
-                "rank": rank.astype(np.int64),
-                "partner_id": ids[p],
-                "score": score,
-                "role": role.astype(object),
-                "reasons": explain_pairs(self, s[pair], b[pair], x[pair]),
-            }
-        )
 
     # ---------------------------------------------------------------------------- persistence
 
