@@ -23,6 +23,7 @@ __all__ = [
     "check_params",
     "check_target",
     "check_within",
+    "churn_horizon",
     "days",
     "is_real",
     "number_of_days",
@@ -172,3 +173,25 @@ def check_target(
         _boosting.check_data(kind, duration, event, horizon)
     else:
         _lifelines.check_data(kind, duration)
+
+
+def churn_horizon(model: ChurnModel, horizon: Any, owner: str) -> float:
+    """Return the horizon of a churn probability in days: `horizon`, or the model's; checked."""
+    if horizon is None:
+        if model.horizon_ is None:
+            raise InvalidParameterError(
+                f"The 'horizon' parameter of {owner} is required because the model was "
+                f"created without a horizon: pass for example horizon='180D'."
+            )
+        h = model.horizon_
+    else:
+        h = days(to_duration(horizon, name="horizon", owner=owner))
+    if model.kind in _boosting.KINDS and h != model.horizon_:
+        raise InvalidParameterError(
+            f"The 'horizon' parameter of {owner} must be {model.horizon_:g} days for this "
+            f"kind={model.kind!r} model, which was trained for that horizon only. Got {h:g} "
+            f"days instead. Refit with ChurnModel(kind={model.kind!r}, horizon='{h:g}D'), or use a "
+            f"survival kind such as 'cox' for several horizons."
+        )
+    check_within(model, np.array([h]), name="horizon", owner=owner)
+    return h

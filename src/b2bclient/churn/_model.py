@@ -4,7 +4,9 @@ The model owns its lifelines fitter but predicts from plain arrays it keeps afte
 (coefficients, baseline hazard, shape parameters), so predictions are fast on millions of rows and
 identical after :func:`b2bclient.save` / :func:`b2bclient.load`. The kinds live apart: the
 lifelines kinds in :mod:`b2bclient.churn._lifelines`, the boosting kinds in
-:mod:`b2bclient.churn._boosting`; parameter and target checks in :mod:`b2bclient.churn._checks`.
+:mod:`b2bclient.churn._boosting`; parameter and target checks in :mod:`b2bclient.churn._checks`;
+the design matrix in :mod:`b2bclient.churn._design`; the concordance and the proportional-hazards
+test in :mod:`b2bclient.churn._diagnostics`.
 """
 
 from __future__ import annotations
@@ -15,28 +17,25 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.stats import chi2
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
-from sklearn.utils import check_array
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from b2bclient._exceptions import B2BClientError, InvalidParameterError, NotFittedError
-from b2bclient._time import to_duration
+from b2bclient._exceptions import InvalidParameterError, NotFittedError
 from b2bclient.churn import _boosting, _lifelines
 from b2bclient.churn._checks import (
     KINDS,
     check_params,
     check_target,
-    check_within,
-    days,
+    churn_horizon,
     parse_times,
 )
-from b2bclient.churn._encoding import FloatMatrix, encode, fit_encoding
+from b2bclient.churn._design import validate_X
+from b2bclient.churn._diagnostics import concordance, proportional_hazards
+from b2bclient.churn._encoding import FloatMatrix
 from b2bclient.churn._output import check_container, wrap
 from b2bclient.churn._state import get_state, set_state
 from b2bclient.churn._surv import Surv
-from b2bclient.churn.metrics import concordance_index_harrell
 
 __all__ = ["KINDS", "ChurnModel"]
 
@@ -207,43 +206,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         return tags
 
     def _validate_X(self, X: Any, *, reset: bool, method: str) -> FloatMatrix:
-        owner = f"ChurnModel.{method}"
-        if isinstance(X, pd.Series):
-            raise InvalidParameterError(
-                f"X passed to {owner} must be two-dimensional (a DataFrame or an array of shape "
-                f"(n_samples, n_features)). Got a Series instead; use X.to_frame()."
-            )
-        try:
-            return self._design(X, reset=reset, owner=owner)
-        except ValueError as exc:
-            if isinstance(exc, B2BClientError):
-                raise
-            # scikit-learn's own checks (feature count and names, non-numeric arrays).
-            raise InvalidParameterError(f"X passed to {owner} is invalid: {exc}") from exc
-
-    def _design(self, X: Any, *, reset: bool, owner: str) -> FloatMatrix:
-        if reset:
-            if isinstance(X, pd.DataFrame):
-                validate_data(self, X, reset=True, skip_check_array=True)
-                z, enc = fit_encoding(X, owner=owner, native=self._native())
-            else:
-                z, enc = fit_encoding(X, owner=owner, native=self._native())
-                validate_data(self, z, reset=True, skip_check_array=True)
-            self._encoding = enc
-            return z
-        if not isinstance(X, pd.DataFrame):
-            if self._encoding[1]:
-                raise InvalidParameterError(
-                    f"{owner} needs a DataFrame: the model was fitted on a DataFrame with the "
-                    f"categorical columns {list(self._encoding[1])}; pass a DataFrame with the "
-                    f"same columns, not an array."
-                )
-            X = check_array(X, dtype=np.float64, ensure_all_finite=False, input_name="X")
-        validate_data(self, X, reset=False, skip_check_array=True)
-        return encode(X, self._encoding, owner=owner, native=self._native())
-
-    def _native(self) -> bool:
-        return self.kind in _boosting.NATIVE
+        return validate_X(self, X, reset=reset, method=method)
 
     def _check_fitted(self) -> None:
         try:
@@ -416,23 +379,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         """
         self._check_fitted()
         owner = "ChurnModel.predict_churn_probability"
-        if horizon is None:
-            if self.horizon_ is None:
-                raise InvalidParameterError(
-                    f"The 'horizon' parameter of {owner} is required because the model was "
-                    f"created without a horizon: pass for example horizon='180D'."
-                )
-            h = self.horizon_
-        else:
-            h = days(to_duration(horizon, name="horizon", owner=owner))
-        if self.kind in _boosting.KINDS and h != self.horizon_:
-            raise InvalidParameterError(
-                f"The 'horizon' parameter of {owner} must be {self.horizon_:g} days for this "
-                f"kind={self.kind!r} model, which was trained for that horizon only. Got {h:g} "
-                f"days instead. Refit with ChurnModel(kind={self.kind!r}, horizon='{h:g}D'), or use a "
-                f"survival kind such as 'cox' for several horizons."
-            )
-        check_within(self, np.array([h]), name="horizon", owner=owner)
+        h = churn_horizon(self, horizon, owner)
         z = self._validate_X(X, reset=False, method="predict_churn_probability")
         if self.kind in _boosting.KINDS:
             p = _boosting.risk(self, z)
@@ -553,19 +500,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         >>> round(ChurnModel(penalizer=0.0).fit(X, y).score(X, y), 3)
         0.923
         """
-        risk = np.asarray(self.predict(X), dtype=np.float64)
-        duration, event = Surv.to_arrays(y, name="y")
-        if duration.shape[0] != risk.shape[0]:
-            raise InvalidParameterError(
-                f"X and y passed to ChurnModel.score have different lengths: {risk.shape[0]} "
-                f"and {duration.shape[0]} rows."
-            )
-        if not event.any():
-            raise InvalidParameterError(
-                "ChurnModel.score needs at least one observed churn in y to rank; every row is "
-                "censored. Score on a longer follow-up window."
-            )
-        return concordance_index_harrell(duration, event, risk)
+        return concordance(self, X, y)
 
     # ------------------------------------------------------------------ interpretation
 
@@ -643,39 +578,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         >>> report["proportional"].tolist()
         [True]
         """
-        self._check_fitted()
-        owner = "ChurnModel.check_assumptions"
-        if self.kind != "cox":
-            raise InvalidParameterError(
-                f"{owner} tests proportional hazards, which only kind='cox' assumes; this "
-                f"model is kind={self.kind!r}. Compare the models' scores or calibration instead."
-            )
-        if not 0 < alpha < 1:
-            raise InvalidParameterError(
-                f"The 'alpha' parameter of {owner} must be in (0, 1) such as 0.05. Got {alpha!r}."
-            )
-        z = self._validate_X(X, reset=False, method="check_assumptions")
-        duration, event = Surv.to_arrays(y, name="y")
-        if duration.shape[0] != z.shape[0]:
-            raise InvalidParameterError(
-                f"X and y passed to {owner} have different lengths: {z.shape[0]} and "
-                f"{duration.shape[0]} rows."
-            )
-        if event.sum() < 2:
-            raise InvalidParameterError(
-                f"{owner} needs at least two observed churn events in y; got {int(event.sum())}."
-            )
-        stat = _lifelines.ph_test(z - self.center_, duration, event, self.coef_, self.coef_cov_)
-        p = chi2.sf(stat, 1)
-        names = list(self.feature_names_out_)
-        categories = self._encoding[1]
-        advice = []
-        for name, pv in zip(names, p, strict=True):
-            advice.append("" if pv >= alpha else _lifelines.ph_advice(name, categories))
-        return pd.DataFrame(
-            {"test_statistic": stat, "p_value": p, "proportional": p >= alpha, "advice": advice},
-            index=pd.Index(names, name="feature"),
-        )
+        return proportional_hazards(self, X, y, alpha)
 
     # ------------------------------------------------------------------ persistence
 
