@@ -596,3 +596,30 @@ def test_the_exit_fit_recovers_a_piecewise_exponential_model_with_delayed_entry(
     separated = (~event & (rng.random(len(event)) < 0.5)).astype(float)[:, None]
     with pytest.raises(ValueError, match="separation"):
         fit_piecewise_exponential(separated, stage[seen], exposure, event)
+
+
+def test_procurement_dates_send_only_finite_days_to_pandas(monkeypatch):
+    # pandas converts a float array holding NaN by rounding an uninitialised buffer at the NaN
+    # rows (spurious overflow warnings at random): only the finite days may reach it.
+    from b2bclient.lifecycle import _forecast
+
+    seen = []
+    real = pd.to_timedelta
+
+    def spy(arg, *args, **kwargs):
+        seen.append(np.asarray(arg, dtype=float))
+        return real(arg, *args, **kwargs)
+
+    monkeypatch.setattr(pd, "to_timedelta", spy)
+    t = pd.Timestamp("2024-01-01")
+    days = np.array([1.5, np.nan, 10.0, np.nan])
+    past = np.array([False, True, False, False])
+    started = pd.DatetimeIndex(["2023-01-01", "2023-06-01", "2023-01-01", "NaT"])
+    out = pd.DatetimeIndex(_forecast._dates(t, days, past, started))
+    assert seen and all(np.isfinite(a).all() for a in seen)
+    assert list(out[:3]) == [
+        t + pd.Timedelta(hours=36),
+        pd.Timestamp("2023-06-01"),
+        t + pd.Timedelta(days=10),
+    ]
+    assert pd.isna(out[3])  # no forecast and not past: no date, not a made-up one

@@ -193,5 +193,10 @@ def forecast(
 def _dates(
     t: pd.Timestamp, days: Floats, past: npt.NDArray[np.bool_], started: pd.DatetimeIndex
 ) -> Any:
-    ahead = pd.Series(t + pd.to_timedelta(np.round(days * 86_400.0), unit="s"))
+    # Only finite days go through pandas: it converts a float array with NaN by rounding an
+    # uninitialised buffer at the NaN rows, which can raise spurious overflow warnings.
+    finite = np.isfinite(days)
+    offset = np.full(len(days), np.timedelta64("NaT", "ns"))
+    offset[finite] = pd.to_timedelta(np.round(days[finite] * 86_400.0), unit="s").to_numpy()
+    ahead = pd.Series(t + pd.TimedeltaIndex(offset))
     return ahead.where(~past, pd.Series(started)).to_numpy()
