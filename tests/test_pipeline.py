@@ -398,3 +398,35 @@ def test_save_and_load(tmp_path: Any, small: Any, small_model: WinModel) -> None
     pd.testing.assert_frame_equal(
         again.p_close_within(small, AS_OF), small_model.p_close_within(small, AS_OF)
     )
+
+
+def test_outcome_group_folds_keep_deals_whole_and_outcomes_balanced():
+    from b2bclient.pipeline._calibrated import outcome_group_folds
+
+    rng = np.random.default_rng(0)
+    n_groups = 3_000
+    size = rng.integers(1, 12, size=n_groups)
+    codes = np.repeat(np.arange(n_groups), size)
+    won = rng.random(n_groups) < 0.2
+    y = won[codes]
+    folds = outcome_group_folds(y, codes, 5, 0)
+    assert folds is not None and len(folds) == 5
+    tests = [test for _, test in folds]
+    # every row in exactly one test fold, and its train fold is the rest
+    np.testing.assert_array_equal(np.sort(np.concatenate(tests)), np.arange(len(y)))
+    for train, test in folds:
+        assert len(np.intersect1d(train, test)) == 0 and len(train) + len(test) == len(y)
+        # no deal is split between train and test
+        assert len(np.intersect1d(codes[train], codes[test])) == 0
+        # each fold holds about a fifth of each outcome's rows
+        for value in (True, False):
+            share = (y[test] == value).sum() / (y == value).sum()
+            assert abs(share - 0.2) < 0.02
+    again = outcome_group_folds(y, codes, 5, 0)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, again, strict=True))
+    other = outcome_group_folds(y, codes, 5, 1)
+    assert not np.array_equal(folds[0][1], other[0][1])
+    # an outcome that changes within a deal: no shortcut, the caller uses the general split
+    y_mixed = y.copy()
+    y_mixed[np.flatnonzero(size[codes] > 1)[0]] ^= True
+    assert outcome_group_folds(y_mixed, codes, 5, 0) is None

@@ -6,6 +6,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sklearn.utils.multiclass import type_of_target
 
@@ -14,7 +15,7 @@ from b2bclient._exceptions import InvalidParameterError
 if TYPE_CHECKING:
     from b2bclient.pipeline._win import WinModel
 
-__all__ = ["calibration_state", "fit_calibrated", "restore_calibration"]
+__all__ = ["calibration_state", "fit_calibrated", "outcome_group_folds", "restore_calibration"]
 
 _OWNER = "WinModel"
 
@@ -75,8 +76,10 @@ def fit_calibrated(est: WinModel, X: Any, y: Any, groups: pd.Series | None = Non
         codes, _ = pd.factorize(pd.Index(groups))
         weight = 1.0 / np.bincount(codes)[codes]
         weight = weight * (len(weight) / weight.sum())
-        splitter = StratifiedGroupKFold(cv, shuffle=True, random_state=est.random_state)
-        folds = list(splitter.split(frame, y, codes))
+        folds = outcome_group_folds(y, codes, cv, est.random_state)
+        if folds is None:  # an outcome that varies within a group: the general greedy split
+            splitter = StratifiedGroupKFold(cv, shuffle=True, random_state=est.random_state)
+            folds = list(splitter.split(frame, y, codes))
         fit_params = {"sample_weight": weight, "logisticregression__sample_weight": weight}
     model = CalibratedClassifierCV(pipe, method=est.method, cv=folds, ensemble=False)
     with warnings.catch_warnings():
@@ -90,6 +93,38 @@ def fit_calibrated(est: WinModel, X: Any, y: Any, groups: pd.Series | None = Non
     est.model_ = model
     est.classes_ = model.classes_
     est.training_rows_ = len(y)
+
+
+def outcome_group_folds(
+    y: npt.NDArray[Any], codes: npt.NDArray[np.intp], n_splits: int, random_state: Any
+) -> list[tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]] | None:
+    """Return shuffled group folds stratified by the outcome, or None if a group's outcome varies.
+
+    When every group (deal) has one outcome, stratifying groups is stratifying by their
+    outcome: the groups of each outcome are shuffled and cut into `n_splits` runs of about
+    equal rows, so every fold holds about the same share of each outcome's rows and no group
+    is split. scikit-learn's ``StratifiedGroupKFold`` reaches the same balance by a greedy
+    Python loop over the groups, which took most of a WinModel's fit on large bases (57 of 99
+    seconds for 80 980 deals).
+    """
+    from sklearn.utils import check_random_state
+
+    n_groups = int(codes.max()) + 1
+    outcome = np.zeros(n_groups, dtype=y.dtype)
+    outcome[codes] = y
+    if not np.array_equal(outcome[codes], y):
+        return None
+    size = np.bincount(codes, minlength=n_groups)
+    rng = check_random_state(random_state)
+    fold = np.zeros(n_groups, dtype=np.intp)
+    for value in np.unique(outcome):
+        members = rng.permutation(np.flatnonzero(outcome == value))
+        rows = size[members].astype(np.float64)
+        middle = np.cumsum(rows) - rows / 2.0  # each group falls where its middle row falls
+        fold[members] = np.minimum((middle / rows.sum() * n_splits).astype(np.intp), n_splits - 1)
+    row_fold = fold[codes]
+    index = np.arange(len(codes), dtype=np.intp)
+    return [(index[row_fold != k], index[row_fold == k]) for k in range(n_splits)]
 
 
 def calibration_state(est: WinModel) -> dict[str, Any]:
