@@ -9,6 +9,7 @@ are left out. Both sections share one JSON Schema envelope (``as_of`` and the ra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -81,6 +82,31 @@ def _bought(batch: Batch) -> set[tuple[str, str]]:
     )
 
 
+def _envelopes(
+    as_of: Any,
+    batch: Batch,
+    known: pd.Index,
+    groups: list[np.ndarray],
+    item: Callable[[int], dict[str, Any]],
+) -> list[dict[str, Any] | None]:
+    """Return each organisation's section: ``as_of`` and its ranked items, None if unknown.
+
+    `groups` holds, per organisation of the batch, the rows of its items in rank order; `item`
+    turns one row into the fields of a suggestion after its ``rank``.
+    """
+    stamp = pd.Timestamp(as_of).isoformat()
+    in_model = set(known.tolist())
+    return [
+        {
+            "as_of": stamp,
+            "suggestions": [{"rank": r, **item(i)} for r, i in enumerate(rows.tolist(), start=1)],
+        }
+        if oid in in_model
+        else None
+        for oid, rows in zip(batch.ids.tolist(), groups, strict=True)
+    ]
+
+
 def cross_sell_sections(part: CrossSellSuggestions, batch: Batch) -> list[dict[str, Any] | None]:
     """Return each organisation's top `k` suggestions, leaving out what it bought since."""
     fitted_as_of(part, "CrossSellSuggestions")
@@ -106,29 +132,18 @@ def cross_sell_sections(part: CrossSellSuggestions, batch: Batch) -> list[dict[s
     product = recs["product_id"].astype(str).tolist()
     score = _floats(np.round(recs["score"].to_numpy(dtype=np.float64), 4))
     reason = recs["reason"].astype(str).tolist()
-    stamp = pd.Timestamp(part.model_.as_of_).isoformat()
-    in_model = set(known.tolist())
-    out: list[dict[str, Any] | None] = []
-    for oid, rows in zip(batch.ids.tolist(), groups, strict=True):
-        if oid not in in_model:
-            out.append(None)
-            continue
-        out.append(
-            {
-                "as_of": stamp,
-                "suggestions": [
-                    {
-                        "rank": r,
-                        "product_id": product[i],
-                        "product": part.product_names_.get(product[i]),
-                        "score": score[i] if score[i] is not None else 0.0,
-                        "reason": reason[i],
-                    }
-                    for r, i in enumerate(rows[:k].tolist(), start=1)
-                ],
-            }
-        )
-    return out
+    return _envelopes(
+        part.model_.as_of_,
+        batch,
+        known,
+        [rows[:k] for rows in groups],
+        lambda i: {
+            "product_id": product[i],
+            "product": part.product_names_.get(product[i]),
+            "score": score[i] if score[i] is not None else 0.0,
+            "reason": reason[i],
+        },
+    )
 
 
 def partner_sections(part: PartnerSuggestions, batch: Batch) -> list[dict[str, Any] | None]:
@@ -147,26 +162,15 @@ def partner_sections(part: PartnerSuggestions, batch: Batch) -> list[dict[str, A
     score = _floats(np.round(matches["score"].to_numpy(dtype=np.float64), 4))
     role = matches["role"].astype(str).tolist()
     reasons = [[r for r in str(text).split("; ") if r] for text in matches["reasons"].tolist()]
-    stamp = pd.Timestamp(part.model_.as_of_).isoformat()
-    in_model = set(known.tolist())
-    out: list[dict[str, Any] | None] = []
-    for oid, rows in zip(batch.ids.tolist(), groups, strict=True):
-        if oid not in in_model:
-            out.append(None)
-            continue
-        out.append(
-            {
-                "as_of": stamp,
-                "suggestions": [
-                    {
-                        "rank": r,
-                        "partner_id": partner[i],
-                        "score": score[i] if score[i] is not None else 0.0,
-                        "role": role[i],
-                        "reasons": reasons[i],
-                    }
-                    for r, i in enumerate(rows.tolist(), start=1)
-                ],
-            }
-        )
-    return out
+    return _envelopes(
+        part.model_.as_of_,
+        batch,
+        known,
+        groups,
+        lambda i: {
+            "partner_id": partner[i],
+            "score": score[i] if score[i] is not None else 0.0,
+            "role": role[i],
+            "reasons": reasons[i],
+        },
+    )

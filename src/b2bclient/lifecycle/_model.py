@@ -501,17 +501,7 @@ class LifecycleModel(BaseEstimator):  # type: ignore[misc]
             )
         in_memory_engine(engine, f"{_OWNER}.alerts")
         t = check_base(base, as_of, "alerts")
-        return self._alerts(base, t, organisation_ids, spans, float(p))
-
-    def _alerts(
-        self,
-        base: ClientBase,
-        t: pd.Timestamp,
-        organisation_ids: Sequence[str] | None,
-        spans: dict[str, float],
-        p: float,
-    ) -> pd.DataFrame:
-        return project_alerts(self, base, t, organisation_ids, spans, p)
+        return project_alerts(self, base, t, organisation_ids, spans, float(p))
 
     # ------------------------------------------------------------------------------ occupation
 

@@ -15,6 +15,7 @@ import pandas as pd
 from b2bclient._exceptions import InvalidParameterError
 from b2bclient._time import to_timestamp
 from b2bclient.base import ClientBase
+from b2bclient.lifecycle._alerts import project_alerts
 
 if TYPE_CHECKING:
     from b2bclient.lifecycle._model import LifecycleModel
@@ -44,7 +45,7 @@ def _predict_part(
 def _alerts_part(
     model: LifecycleModel, part: ClientBase, t: pd.Timestamp, spans: dict[str, float], p: float
 ) -> pd.DataFrame:
-    return model._alerts(part, t, None, spans, p)
+    return project_alerts(model, part, t, None, spans, p)
 
 
 def _by_project(parts: list[pd.DataFrame]) -> pd.DataFrame:
