@@ -426,11 +426,13 @@ def _as_time(s: pd.Series, date_format: str | None, dayfirst: bool | None) -> Co
     parsed = parse_times(s, date_format=date_format, dayfirst=dayfirst)
     out = pd.Series(parsed.values, index=s.index)
     failures = []
-    raw = s.to_numpy(dtype=object) if s.dtype == np.dtype(object) else np.asarray(s.astype(object))
     for code in np.unique(parsed.reasons[parsed.reasons > 0]):
         reason = REASONS[int(code)]
         mask = parsed.reasons == code
         n = int(mask.sum())
+        # Only the offending values become Python objects: a column of datetimes that parsed
+        # cleanly (every Parquet read) never pays for a Timestamp per row.
+        raw = np.asarray(s[mask].astype(object))
         what = _TIME_WHAT[reason]
         if n != 1:
             what = (
@@ -438,7 +440,7 @@ def _as_time(s: pd.Series, date_format: str | None, dayfirst: bool | None) -> Co
                 .replace("a time", "times")
                 .replace("a relative time", "relative times")
             )
-        description = f"{_values(n, what)} {_example(raw[mask][0])}"
+        description = f"{_values(n, what)} {_example(raw[0])}"
         hint = parsed.hints.get(reason) or _TIME_HINT.get(reason)
         if hint:
             description = f"{description}; {hint}"
