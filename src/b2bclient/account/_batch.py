@@ -175,11 +175,11 @@ def _compute(
         run = dask.delayed(_run_batch, pure=False)
         results = list(dask.compute(*[run(tables, shared, *args) for tables in batches]))
     else:
-        [shared_f] = client.scatter([shared], broadcast=True)
-        [parts_f] = client.scatter([parts], broadcast=True)
+        [shared_f] = client.scatter([shared], broadcast=True, hash=False)
+        [parts_f] = client.scatter([parts], broadcast=True, hash=False)
         futures = client.map(
             _run_batch,
-            client.scatter(batches),
+            client.scatter(batches, hash=False),
             shared=shared_f,
             as_of=ctx.as_of,
             parts=parts_f,

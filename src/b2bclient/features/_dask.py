@@ -151,10 +151,10 @@ def compute_dask(
         tasks += [run_g(t, ctx.as_of, e) for t, e in zip(global_tables, remote_global, strict=True)]
         results = list(dask.compute(*tasks))
     else:
-        [shared_f] = client.scatter([shared], broadcast=True)
+        [shared_f] = client.scatter([shared], broadcast=True, hash=False)
         futures = []
         if parts:
-            part_f = client.scatter(parts)
+            part_f = client.scatter(parts, hash=False)
             futures += client.map(
                 _run_partition,
                 part_f,
@@ -164,7 +164,7 @@ def compute_dask(
                 pure=False,
             )
         for t, e in zip(global_tables, remote_global, strict=True):
-            [t_f] = client.scatter([t])
+            [t_f] = client.scatter([t], hash=False)
             futures.append(client.submit(_run_global, t_f, ctx.as_of, e, pure=False))
         results = client.gather(futures)
 
