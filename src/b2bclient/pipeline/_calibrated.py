@@ -67,11 +67,7 @@ def fit_calibrated(est: WinModel, X: Any, y: Any, groups: pd.Series | None = Non
             f"{_OWNER} needs at least 2 examples of each outcome to calibrate; got "
             f"{dict(zip(classes.tolist(), counts.tolist(), strict=True))}."
         )
-    # Newton steps with a Cholesky solve: the snapshots are many rows of a hundred or so columns,
-    # where L-BFGS stopped at its default tolerance up to 0.03 away from the optimum's
-    # probabilities, after three times the work.
-    logistic = LogisticRegression(C=float(est.C), solver="newton-cholesky", max_iter=200)
-    pipe = make_pipeline(preprocessor(), logistic)
+    pipe = make_pipeline(preprocessor(), LogisticRegression(C=float(est.C), max_iter=2000))
     # Shuffled folds: the rows come ordered by time and by kind (creation, then snapshots).
     fit_params: dict[str, Any] = {}
     if groups is None:
