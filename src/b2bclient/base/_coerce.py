@@ -101,9 +101,18 @@ def _example(raw: Any) -> str:
     return f"(e.g. {raw!r})"
 
 
-def _fail(check: str, mask: np.ndarray, raw: np.ndarray, what: str) -> Failure:
+def _first(s: pd.Series, mask: np.ndarray) -> Any:
+    """Return the first value of `s` where `mask` holds, as the Python object the user gave.
+
+    Only that one value is converted: turning a whole column into objects to quote one value
+    costs a Python object per row (a ``Timestamp`` per row of a datetime column).
+    """
+    return s.iloc[[int(np.flatnonzero(mask)[0])]].to_numpy(dtype=object)[0]
+
+
+def _fail(check: str, mask: np.ndarray, s: pd.Series, what: str) -> Failure:
     n = int(mask.sum())
-    return Failure(check, mask, f"{_values(n, what)} {_example(raw[mask][0])}")
+    return Failure(check, mask, f"{_values(n, what)} {_example(_first(s, mask))}")
 
 
 def _nulls(n: int) -> np.ndarray:
@@ -175,7 +184,6 @@ def _as_ids(s: pd.Series) -> Coerced:
     ):
         return Coerced(s.where(s.notna(), None) if s.hasnans else s, [], [])
     notna = s.notna().to_numpy()
-    raw = s.to_numpy(dtype=object)
     out = _nulls(n)
     failed = np.zeros(n, dtype=bool)
     converted = np.zeros(n, dtype=bool)
@@ -191,6 +199,7 @@ def _as_ids(s: pd.Series) -> Coerced:
         failed = notna & ~ok
         converted = ok
     else:
+        raw = s.to_numpy(dtype=object)
         for i in np.flatnonzero(notna):
             v = raw[i]
             if isinstance(v, str):
@@ -212,7 +221,7 @@ def _as_ids(s: pd.Series) -> Coerced:
             _fail(
                 "type",
                 failed,
-                raw,
+                s,
                 "not an id (ids are text or whole numbers below 2**53; a float such as 1e20 "
                 "has lost its digits)",
             )
@@ -220,14 +229,15 @@ def _as_ids(s: pd.Series) -> Coerced:
     changes = []
     if converted.any():
         first = int(np.flatnonzero(converted)[0])
+        given = _first(s, converted)
         count = int(converted.sum())
         changes.append(
             Change(
                 "id_as_text",
-                f"{count} {'id' if count == 1 else 'ids'} read as text (e.g. {raw[first]!r} -> "
+                f"{count} {'id' if count == 1 else 'ids'} read as text (e.g. {given!r} -> "
                 f"{out[first]!r}); lookups such as base.organisation() accept either, and "
                 f"features are indexed by the text",
-                [(None, raw[first], out[first], count)],
+                [(None, given, out[first], count)],
             )
         )
     return Coerced(pd.Series(out, index=s.index), failures, changes)
@@ -248,7 +258,6 @@ def _as_float(s: pd.Series) -> Coerced:
     """Return finite float64 numbers; text, booleans, complex numbers and infinities fail."""
     n = len(s)
     notna = s.notna().to_numpy()
-    raw = s.to_numpy(dtype=object)
     failures: list[Failure] = []
     dtype = s.dtype
     not_number = np.zeros(n, dtype=bool)
@@ -263,7 +272,10 @@ def _as_float(s: pd.Series) -> Coerced:
         odd = np.zeros(n, dtype=bool)
         if kind not in ("string", "floating", "integer", "empty", "decimal", "mixed-integer-float"):
             odd = notna & np.fromiter(
-                (isinstance(v, (bool, np.bool_, complex, np.complexfloating)) for v in raw),
+                (
+                    isinstance(v, (bool, np.bool_, complex, np.complexfloating))
+                    for v in obj.to_numpy(dtype=object)
+                ),
                 dtype=bool,
                 count=n,
             )
@@ -278,10 +290,10 @@ def _as_float(s: pd.Series) -> Coerced:
         not_number = (notna & np.isnan(vals)) | odd
         vals = np.where(odd, np.nan, vals)
     if not_number.any():
-        failures.append(_fail("type", not_number, raw, "not a number"))
+        failures.append(_fail("type", not_number, s, "not a number"))
     infinite = np.isinf(vals)
     if infinite.any():
-        failures.append(_fail("range", infinite, raw, "infinite"))
+        failures.append(_fail("range", infinite, s, "infinite"))
         vals = np.where(infinite, np.nan, vals)
     return Coerced(pd.Series(vals, index=s.index), failures, [])
 
@@ -295,16 +307,15 @@ def _as_int(s: pd.Series) -> Coerced:
             s = s.astype(object)  # uint64 beyond int64: check value by value below
     coerced = _as_float(s)
     vals = coerced.values.to_numpy()
-    raw = s.to_numpy(dtype=object)
     failures = list(coerced.failures)
     finite = np.isfinite(vals)
     safe = np.where(finite, vals, 0.0)
     fraction = finite & (np.mod(safe, 1) != 0)
     if fraction.any():
-        failures.append(_fail("type", fraction, raw, "not a whole number"))
+        failures.append(_fail("type", fraction, s, "not a whole number"))
     huge = finite & ~fraction & (np.abs(safe) >= _INT64_LIMIT)
     if huge.any():
-        failures.append(_fail("range", huge, raw, "too large for a 64-bit integer"))
+        failures.append(_fail("range", huge, s, "too large for a 64-bit integer"))
     clean = np.where(fraction | huge | ~finite, np.nan, vals)
     return Coerced(pd.Series(clean, index=s.index).astype("Int64"), failures, [])
 
@@ -332,7 +343,7 @@ def _as_bool(s: pd.Series) -> Coerced:
     parsed[failed] = pd.NA
     failures = []
     if failed.any():
-        failures.append(_fail("type", failed, s.to_numpy(dtype=object), "not true/false"))
+        failures.append(_fail("type", failed, s, "not true/false"))
     return Coerced(parsed.astype("boolean"), failures, [])
 
 
@@ -430,9 +441,6 @@ def _as_time(s: pd.Series, date_format: str | None, dayfirst: bool | None) -> Co
         reason = REASONS[int(code)]
         mask = parsed.reasons == code
         n = int(mask.sum())
-        # Only the offending values become Python objects: a column of datetimes that parsed
-        # cleanly (every Parquet read) never pays for a Timestamp per row.
-        raw = np.asarray(s[mask].astype(object))
         what = _TIME_WHAT[reason]
         if n != 1:
             what = (
@@ -440,7 +448,7 @@ def _as_time(s: pd.Series, date_format: str | None, dayfirst: bool | None) -> Co
                 .replace("a time", "times")
                 .replace("a relative time", "relative times")
             )
-        description = f"{_values(n, what)} {_example(raw[0])}"
+        description = f"{_values(n, what)} {_example(_first(s, mask))}"
         hint = parsed.hints.get(reason) or _TIME_HINT.get(reason)
         if hint:
             description = f"{description}; {hint}"
