@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from b2bclient.account._core import _floats
+from b2bclient.account._core import _floats, group_rows
 from b2bclient.account._part_checks import fitted_as_of
 from b2bclient.account._protocol import Batch
 
@@ -54,12 +54,6 @@ def suggestions_schema(fields: dict[str, Any]) -> dict[str, Any]:
             },
         },
     }
-
-
-def _by_organisation(frame: pd.DataFrame, ids: pd.Index) -> list[np.ndarray]:
-    from b2bclient.account._core import group_rows
-
-    return group_rows(frame["organisation_id"], ids)
 
 
 def _known_to(model: Any, ids: pd.Index) -> pd.Index:
@@ -128,7 +122,7 @@ def cross_sell_sections(part: CrossSellSuggestions, batch: Batch) -> list[dict[s
             )
         ]
         recs = recs[np.asarray(keep, dtype=bool)]
-    groups = _by_organisation(recs, batch.ids)
+    groups = group_rows(recs["organisation_id"], batch.ids)
     product = recs["product_id"].astype(str).tolist()
     score = _floats(np.round(recs["score"].to_numpy(dtype=np.float64), 4))
     reason = recs["reason"].astype(str).tolist()
@@ -157,7 +151,7 @@ def partner_sections(part: PartnerSuggestions, batch: Batch) -> list[dict[str, A
             columns=["organisation_id", "rank", "partner_id", "score", "role", "reasons"]
         )
     )
-    groups = _by_organisation(matches, batch.ids)
+    groups = group_rows(matches["organisation_id"], batch.ids)
     partner = matches["partner_id"].astype(str).tolist()
     score = _floats(np.round(matches["score"].to_numpy(dtype=np.float64), 4))
     role = matches["role"].astype(str).tolist()
