@@ -23,6 +23,12 @@ Run::
 
     PYTHONPATH=src python benchmarks/features.py                      # 100k, DFS on 20% of holdings
     PYTHONPATH=src python benchmarks/features.py --dfs-fraction 1.0  # DFS on everything (slow)
+    PYTHONPATH=src python benchmarks/features.py --n-organisations 20000 --skip-dfs --dask 2
+
+``--dask W`` also times ``build_features(base, as_of, engine=client)`` at the first cut-off on a
+``LocalCluster`` of ``W`` single-threaded worker processes, beside the pandas engine of the same
+run: the best wall seconds and the CPU seconds spent in the calling process (partitioning the
+base and sending it to the workers), the result checked equal to the pandas engine's.
 """
 
 from __future__ import annotations
@@ -231,6 +237,45 @@ def run_dfs(es: Any, cutoff: pd.DataFrame) -> tuple[float, int]:
     return time.perf_counter() - start, n
 
 
+# --- Dask engine ----------------------------------------------------------------------------------
+
+
+def dask_engine(
+    base: ClientBase, as_of: pd.Timestamp, workers: int, repeat: int, pandas_seconds: float
+) -> None:
+    """Time build_features on a local Dask cluster beside the pandas engine's best time."""
+    import resource
+
+    import distributed
+
+    expected = build_features(base, as_of)
+    with (
+        distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        got = build_features(base, as_of, engine=client)  # warm-up: imports on the workers
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+        wall, cpu = float("inf"), float("inf")
+        for _ in range(repeat):
+            gc.collect()
+            before = resource.getrusage(resource.RUSAGE_SELF)
+            start = time.perf_counter()
+            build_features(base, as_of, engine=client)
+            wall = min(wall, time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            cpu = min(
+                cpu,
+                after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+            )
+    print(
+        f"Dask engine, {workers} local workers, as of {as_of.date()}: {wall:.2f} s wall "
+        f"(pandas engine {pandas_seconds:.2f} s), {cpu:.2f} CPU s in the calling process; "
+        "result equal to the pandas engine's"
+    )
+
+
 # --- main -----------------------------------------------------------------------------------------
 
 
@@ -246,6 +291,7 @@ def main() -> None:
     parser.add_argument("--dfs-fraction", type=float, default=0.2, help="share of holdings for DFS")
     parser.add_argument("--repeat", type=int, default=3, help="b2bclient runs; the best counts")
     parser.add_argument("--skip-dfs", action="store_true")
+    parser.add_argument("--dask", type=int, default=0, metavar="W", help="also time W Dask workers")
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -318,6 +364,9 @@ def main() -> None:
                     }
                 )
             ratios.append((as_of.date(), dfs_seconds / ours[as_of]))
+
+    if args.dask:
+        dask_engine(base, cut_offs[0], args.dask, args.repeat, table[0]["seconds"])
 
     frame = pd.DataFrame(table)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
